@@ -1,0 +1,358 @@
+//! The per-app JSON description (`config/<app>.json`).
+//!
+//! One file describes one app completely: what it runs, how big it is, how
+//! it scales, how the load balancer checks and routes to it, and where it is
+//! deployed. The services, `deployer` and Terraform all read the same file,
+//! so none of them keeps a second copy of these values.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Environment variables that `deployer` sets on every container itself.
+/// The JSON may not set them, so that a file can never contradict a deploy.
+pub const RESERVED_ENV: [&str; 5] = [
+    crate::vars::APP_NAME,
+    crate::vars::APP_LAUNCH_TYPE,
+    crate::vars::APP_ENV,
+    crate::vars::APP_PORT,
+    crate::vars::APP_VERSION,
+];
+
+/// A deployable app: one container image, one ECS service, one target group,
+/// hosting one or more microservices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// Editor hint pointing at the JSON Schema; ignored by every reader.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// App name. The ECS service, container, task family, ECR repository and
+    /// log group are named after it unless `deploy` says otherwise.
+    pub app: String,
+    /// Port the container listens on.
+    pub port: u16,
+    /// ECS launch type: `EC2` (bridge networking, instance target group) or
+    /// `FARGATE` (awsvpc networking, ip target group).
+    pub launch_type: LaunchType,
+    /// Task CPU units (1024 = one vCPU).
+    pub cpu: u32,
+    /// Task memory in MiB.
+    pub memory: u32,
+    /// How many tasks run, and the bounds auto scaling keeps them within.
+    pub replicas: Replicas,
+    /// Target-tracking auto scaling. Both targets default to 75 %.
+    #[serde(default)]
+    pub scaling: Scaling,
+    /// Load balancer health check. Every field has a default.
+    #[serde(default)]
+    pub health_check: HealthCheck,
+    /// The microservices this app hosts, each routed by its own path patterns.
+    pub microservices: Vec<Microservice>,
+    /// Extra environment variables for the container.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Where and how the app is deployed.
+    pub deploy: Deploy,
+}
+
+/// ECS launch type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum LaunchType {
+    /// EC2 instances from the cluster's capacity provider, bridge networking.
+    #[serde(rename = "EC2")]
+    Ec2,
+    /// Fargate, awsvpc networking.
+    #[serde(rename = "FARGATE")]
+    Fargate,
+}
+
+impl LaunchType {
+    /// The name ECS and the JSON use: `EC2` or `FARGATE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LaunchType::Ec2 => "EC2",
+            LaunchType::Fargate => "FARGATE",
+        }
+    }
+
+    /// The task definition's network mode for this launch type.
+    pub fn network_mode(self) -> &'static str {
+        match self {
+            LaunchType::Ec2 => "bridge",
+            LaunchType::Fargate => "awsvpc",
+        }
+    }
+
+    /// The ALB target group type for this launch type.
+    pub fn target_type(self) -> &'static str {
+        match self {
+            LaunchType::Ec2 => "instance",
+            LaunchType::Fargate => "ip",
+        }
+    }
+}
+
+impl std::fmt::Display for LaunchType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for LaunchType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "EC2" => Ok(LaunchType::Ec2),
+            "FARGATE" => Ok(LaunchType::Fargate),
+            _ => Err(format!(
+                "unknown launch type `{s}` (expected EC2 or FARGATE)"
+            )),
+        }
+    }
+}
+
+/// Task counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replicas {
+    /// Tasks the service starts with.
+    pub desired: u32,
+    /// Auto scaling never goes below this.
+    pub min: u32,
+    /// Auto scaling never goes above this.
+    pub max: u32,
+}
+
+/// Target-tracking auto scaling on average CPU and memory utilisation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scaling {
+    /// Average CPU utilisation (%) the service is scaled to hold.
+    #[serde(default = "defaults::scaling_target")]
+    pub cpu_target: f64,
+    /// Average memory utilisation (%) the service is scaled to hold.
+    #[serde(default = "defaults::scaling_target")]
+    pub memory_target: f64,
+    /// Seconds to wait after a scale-in before another one.
+    #[serde(default = "defaults::scale_in_cooldown")]
+    pub scale_in_cooldown_seconds: u32,
+    /// Seconds to wait after a scale-out before another one.
+    #[serde(default = "defaults::scale_out_cooldown")]
+    pub scale_out_cooldown_seconds: u32,
+}
+
+impl Default for Scaling {
+    fn default() -> Self {
+        Scaling {
+            cpu_target: defaults::scaling_target(),
+            memory_target: defaults::scaling_target(),
+            scale_in_cooldown_seconds: defaults::scale_in_cooldown(),
+            scale_out_cooldown_seconds: defaults::scale_out_cooldown(),
+        }
+    }
+}
+
+/// The target group's health check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheck {
+    /// Path probed on each target. Defaults to the first microservice's
+    /// health path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Consecutive successes before a target counts as healthy (2-10).
+    #[serde(default = "defaults::healthy_threshold")]
+    pub healthy_threshold: u32,
+    /// Consecutive failures before a target counts as unhealthy (2-10).
+    #[serde(default = "defaults::unhealthy_threshold")]
+    pub unhealthy_threshold: u32,
+    /// Seconds to wait for an answer (2-120, less than the interval).
+    #[serde(default = "defaults::health_timeout")]
+    pub timeout_seconds: u32,
+    /// Seconds between probes (5-300).
+    #[serde(default = "defaults::health_interval")]
+    pub interval_seconds: u32,
+    /// HTTP codes that count as healthy: `200`, `200,204` or `200-299`.
+    #[serde(default = "defaults::health_matcher")]
+    pub matcher: String,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        HealthCheck {
+            path: None,
+            healthy_threshold: defaults::healthy_threshold(),
+            unhealthy_threshold: defaults::unhealthy_threshold(),
+            timeout_seconds: defaults::health_timeout(),
+            interval_seconds: defaults::health_interval(),
+            matcher: defaults::health_matcher(),
+        }
+    }
+}
+
+impl HealthCheck {
+    /// Whether `status` is one of the codes the matcher accepts.
+    /// The matcher has been validated, so parse failures cannot occur here;
+    /// an unparsable part simply matches nothing.
+    pub fn matches(&self, status: u16) -> bool {
+        self.matcher
+            .split(',')
+            .any(|part| match part.split_once('-') {
+                Some((lo, hi)) => match (lo.trim().parse::<u16>(), hi.trim().parse::<u16>()) {
+                    (Ok(lo), Ok(hi)) => (lo..=hi).contains(&status),
+                    _ => false,
+                },
+                None => part.trim().parse::<u16>() == Ok(status),
+            })
+    }
+}
+
+/// One microservice hosted by the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Microservice {
+    /// Name, also its path prefix: `medical` answers under `/medical`.
+    pub name: String,
+    /// ALB path patterns routed to this app (at most 5; `*` and `?` wildcards).
+    pub path_patterns: Vec<String>,
+    /// Listener rule priority (1-50000). Lower wins. Unique across all apps,
+    /// and fixed here so that adding a microservice never renumbers others.
+    pub priority: u32,
+    /// The microservice's own health path. Defaults to `/<name>/health`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_path: Option<String>,
+}
+
+impl Microservice {
+    /// The health path, with its default applied.
+    pub fn health_path(&self) -> String {
+        self.health_path
+            .clone()
+            .unwrap_or_else(|| format!("/{}/health", self.name))
+    }
+}
+
+/// Deployment target and names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    /// Default ECS cluster. `ECS_CLUSTER` or `--cluster` override it.
+    pub cluster: String,
+    /// Dockerfile that builds the image, relative to the repository root.
+    pub dockerfile: String,
+    /// ECS service name. Defaults to the app name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Task definition family. Defaults to the app name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// Container name in the task definition. Defaults to the app name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// ECR repository name. Defaults to the app name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Seconds the load balancer drains a target before it is stopped.
+    #[serde(default = "defaults::deregistration_delay")]
+    pub deregistration_delay_seconds: u32,
+}
+
+impl AppConfig {
+    /// ECS service name.
+    pub fn service_name(&self) -> &str {
+        self.deploy.service.as_deref().unwrap_or(&self.app)
+    }
+
+    /// Task definition family.
+    pub fn family(&self) -> &str {
+        self.deploy.family.as_deref().unwrap_or(&self.app)
+    }
+
+    /// Container name inside the task definition.
+    pub fn container_name(&self) -> &str {
+        self.deploy.container.as_deref().unwrap_or(&self.app)
+    }
+
+    /// ECR repository name.
+    pub fn repository(&self) -> &str {
+        self.deploy.repository.as_deref().unwrap_or(&self.app)
+    }
+
+    /// CloudWatch log group the containers write to.
+    pub fn log_group(&self) -> String {
+        format!("/ecs/{}", self.app)
+    }
+
+    /// The path the target group probes, with its default applied.
+    pub fn health_check_path(&self) -> String {
+        match (&self.health_check.path, self.microservices.first()) {
+            (Some(path), _) => path.clone(),
+            (None, Some(first)) => first.health_path(),
+            (None, None) => "/health".to_owned(),
+        }
+    }
+
+    /// The container's environment: the JSON's variables plus the ones every
+    /// deploy sets. Everything that starts a container (ECS task definitions,
+    /// the local fleet) uses this one function.
+    pub fn container_environment(
+        &self,
+        environment: &str,
+        version: &str,
+    ) -> BTreeMap<String, String> {
+        let mut env = self.environment.clone();
+        env.insert(crate::vars::APP_NAME.into(), self.app.clone());
+        env.insert(
+            crate::vars::APP_LAUNCH_TYPE.into(),
+            self.launch_type.as_str().into(),
+        );
+        env.insert(crate::vars::APP_ENV.into(), environment.into());
+        env.insert(crate::vars::APP_PORT.into(), self.port.to_string());
+        env.insert(crate::vars::APP_VERSION.into(), version.into());
+        env
+    }
+}
+
+/// Default values, named so that the schema, Terraform and the docs agree.
+pub mod defaults {
+    /// CPU and memory scaling target (%).
+    pub fn scaling_target() -> f64 {
+        75.0
+    }
+    /// Seconds between scale-ins.
+    pub fn scale_in_cooldown() -> u32 {
+        300
+    }
+    /// Seconds between scale-outs.
+    pub fn scale_out_cooldown() -> u32 {
+        60
+    }
+    /// Healthy threshold.
+    pub fn healthy_threshold() -> u32 {
+        3
+    }
+    /// Unhealthy threshold.
+    pub fn unhealthy_threshold() -> u32 {
+        3
+    }
+    /// Health check timeout (s).
+    pub fn health_timeout() -> u32 {
+        5
+    }
+    /// Health check interval (s).
+    pub fn health_interval() -> u32 {
+        15
+    }
+    /// Health check matcher.
+    pub fn health_matcher() -> String {
+        "200".to_owned()
+    }
+    /// Deregistration delay (s). Short, so that deploys finish quickly; the
+    /// services finish in-flight requests on SIGTERM anyway.
+    pub fn deregistration_delay() -> u32 {
+        15
+    }
+}

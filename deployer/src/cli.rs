@@ -1,0 +1,274 @@
+//! Command line. `deployer <app>...` is short for `deployer deploy <app>...`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Build, push and roll out the apps described in `config/<app>.json`, on
+/// ECS or on the local Docker engine.
+#[derive(Debug, Parser)]
+#[command(
+    name = "deployer",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = crate::exit::HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// `deployer <app>...`: the same as `deployer deploy <app>...`.
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Directory holding `<app>.json` for every app.
+    #[arg(long, global = true, env = "DEPLOYER_CONFIG_DIR", default_value = config::DEFAULT_DIR)]
+    pub config_dir: PathBuf,
+
+    /// Read this JSON instead of `<config-dir>/<app>.json` (one app only).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// ECS cluster, instead of the JSON's `deploy.cluster`.
+    #[arg(long, global = true, env = "ECS_CLUSTER")]
+    pub cluster: Option<String>,
+
+    /// ECS service, instead of the JSON's `deploy.service` (one app only).
+    #[arg(long, global = true, env = "ECS_SERVICE")]
+    pub service_name: Option<String>,
+
+    /// AWS region. Without it the standard AWS configuration chain decides.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+
+    /// The environment the app runs as (its `APP_ENV`).
+    #[arg(long, global = true, env = "DEPLOY_ENV")]
+    pub environment: Option<String>,
+
+    /// Where apps run: ECS, or the local Docker engine behind the gateway.
+    #[arg(long, global = true, value_enum, env = "DEPLOYER_TARGET", default_value_t = Target::Aws)]
+    pub target: Target,
+
+    /// Print the result as JSON on stdout instead of text.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+
+    /// Also write the JSON result to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub result_file: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "LOG_FORMAT", default_value = "auto")]
+    pub log_format: config::LogFormat,
+}
+
+/// Where apps run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// Amazon ECS, through the standard AWS configuration
+    /// (`AWS_ENDPOINT_URL` and credentials work unchanged).
+    Aws,
+    /// The local Docker engine, behind the local gateway (`deployer up`).
+    Local,
+}
+
+/// Result format on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// For people.
+    Text,
+    /// For pipelines: the same document `--result-file` writes.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build, push, register, roll out and follow; roll back on failure;
+    /// prune after success.
+    Deploy(DeployArgs),
+    /// Build an app's image through the Docker engine.
+    Build(ImageArgs),
+    /// Push an app's built image to its repository.
+    Push(ImageArgs),
+    /// Print the task definition a deploy would register.
+    Render(RenderArgs),
+    /// Diff the task definition a deploy would register against the running one.
+    Diff(DiffArgs),
+    /// Running revision, image, counts, deployments and target health.
+    Status(StatusArgs),
+    /// Put an app back on its previous revision, or on `--revision N`.
+    Rollback(RollbackArgs),
+    /// Deregister old revisions that nothing uses.
+    Prune(PruneArgs),
+    /// Run the whole fleet on the local Docker engine behind the gateway.
+    Up(UpArgs),
+    /// Remove everything `up` started.
+    Down(DownArgs),
+}
+
+/// Which image to deploy.
+#[derive(Debug, Clone, Args)]
+pub struct ImageSource {
+    /// Image tag. Defaults to the git short SHA of the working tree.
+    #[arg(long, env = "IMAGE_TAG", conflicts_with = "image")]
+    pub tag: Option<String>,
+
+    /// Deploy this image as it is: no build, no push.
+    #[arg(long, value_name = "URI")]
+    pub image: Option<String>,
+
+    /// Registry host instead of the account's ECR registry, for tests and
+    /// mirrors (such as `127.0.0.1:5050`).
+    #[arg(long, env = "DEPLOYER_REGISTRY")]
+    pub registry: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// Apps to deploy, in parallel (`service-a`, `service-b`).
+    #[arg(value_name = "APP", required = true)]
+    pub apps: Vec<String>,
+
+    #[command(flatten)]
+    pub image: ImageSource,
+
+    /// Build context directory.
+    #[arg(long, default_value = ".")]
+    pub context: PathBuf,
+
+    /// Print the rendered task definition and its diff; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Give up on the rollout after this long, and roll back.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+
+    /// How often to poll the rollout.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub poll_interval: Duration,
+
+    /// After success, keep this many newest revisions (besides any in use).
+    #[arg(long, default_value_t = 5)]
+    pub keep: usize,
+
+    /// Do not prune after success.
+    #[arg(long)]
+    pub no_prune: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImageArgs {
+    /// Apps whose image to build or push.
+    #[arg(value_name = "APP", required = true)]
+    pub apps: Vec<String>,
+
+    /// Image tag. Defaults to the git short SHA of the working tree.
+    #[arg(long, env = "IMAGE_TAG")]
+    pub tag: Option<String>,
+
+    /// Registry host instead of the account's ECR registry.
+    #[arg(long, env = "DEPLOYER_REGISTRY")]
+    pub registry: Option<String>,
+
+    /// Build context directory.
+    #[arg(long, default_value = ".")]
+    pub context: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// The app.
+    #[arg(value_name = "APP")]
+    pub app: String,
+
+    #[command(flatten)]
+    pub image: ImageSource,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub render: RenderArgs,
+
+    /// Exit 1 when there are differences, 0 when there are none.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Apps to show. Defaults to every app in the config directory.
+    #[arg(value_name = "APP")]
+    pub apps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    /// The app.
+    #[arg(value_name = "APP")]
+    pub app: String,
+
+    /// Task definition revision to go back to. Defaults to the revision
+    /// before the running one that the last deploy recorded.
+    #[arg(long)]
+    pub revision: Option<i32>,
+
+    /// Give up waiting for the rollback after this long.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+
+    /// How often to poll the rollout.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PruneArgs {
+    /// The app.
+    #[arg(value_name = "APP")]
+    pub app: String,
+
+    /// Keep this many newest revisions, besides any revision in use.
+    #[arg(long, default_value_t = 5)]
+    pub keep: usize,
+
+    /// List what would be deregistered; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// Apps to run. Defaults to every app in the config directory.
+    #[arg(value_name = "APP")]
+    pub apps: Vec<String>,
+
+    /// Address the gateway listens on.
+    #[arg(long, env = "DEPLOYER_GATEWAY", default_value = "127.0.0.1:8080")]
+    pub gateway: std::net::SocketAddr,
+
+    /// Image tag. Defaults to the git short SHA of the working tree.
+    #[arg(long, env = "IMAGE_TAG")]
+    pub tag: Option<String>,
+
+    /// Use the images already built for `--tag`.
+    #[arg(long)]
+    pub no_build: bool,
+
+    /// Build context directory.
+    #[arg(long, default_value = ".")]
+    pub context: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DownArgs {}

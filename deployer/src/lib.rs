@@ -1,0 +1,17 @@
+//! The deployer's library: everything but argument parsing and the exit.
+//!
+//! * [`image`] builds and pushes images through the Docker engine (bollard).
+//! * [`ecs`] renders, registers, rolls out, follows, rolls back and prunes
+//!   on ECS.
+//! * [`local`] runs the same apps on the local Docker engine behind a
+//!   gateway that applies the load balancer's rules.
+
+pub mod apps;
+pub mod cli;
+pub mod commands;
+pub mod ecs;
+pub mod exit;
+pub mod image;
+pub mod local;
+pub mod progress;
+pub mod report;

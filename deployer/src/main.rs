@@ -1,0 +1,53 @@
+//! `deployer`: builds, pushes and rolls out the apps described in
+//! `config/<app>.json`, on ECS or on the local Docker engine.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+
+use deployer::cli::{Cli, Output};
+use deployer::exit::{self, Code};
+use deployer::report::Report;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(
+        cli.global.log_format,
+        "info,aws_config=warn,aws_smithy_runtime=warn",
+    );
+    let started = Instant::now();
+    let output = cli.global.output;
+    let result_file = cli.global.result_file.clone();
+
+    let report = match deployer::commands::run(cli).await {
+        Ok(report) => report,
+        Err(err) => {
+            let code = exit::code_of(&err);
+            eprintln!("error: {err:#}");
+            if let Some(file) = &result_file {
+                let report = Report::failed(&err, code, started.elapsed());
+                if let Err(write_err) = report.write(file) {
+                    eprintln!("error: {write_err:#}");
+                }
+            }
+            return code.into();
+        }
+    };
+
+    match output {
+        Output::Json => match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(err) => eprintln!("error: cannot print the result: {err}"),
+        },
+        Output::Text => eprint!("{}", report.summary()),
+    }
+    if let Some(file) = &result_file {
+        if let Err(err) = report.write(file) {
+            eprintln!("error: {err:#}");
+            return Code::BadInput.into();
+        }
+    }
+    report.code().into()
+}
