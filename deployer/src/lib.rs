@@ -7,6 +7,7 @@
 //!   gateway that applies the load balancer's rules.
 
 pub mod apps;
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod ecs;
