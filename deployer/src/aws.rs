@@ -15,7 +15,7 @@ pub const MAX_ATTEMPTS: u32 = 6;
 /// Loads the shared configuration.
 pub async fn load(global: &GlobalArgs) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS));
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
     if let Some(region) = &global.region {
         loader = loader.region(Region::new(region.clone()));
     }

@@ -10,6 +10,10 @@ use crate::apps::AppTarget;
 use crate::cli::{GlobalArgs, ImageArgs, ImageSource};
 use crate::report::Report;
 
+pub mod reference;
+
+use reference::ImageRef;
+
 /// `deployer build`.
 pub async fn build(_g: &GlobalArgs, _a: &ImageArgs, _t: Instant) -> anyhow::Result<Report> {
     anyhow::bail!("build: not implemented yet")
@@ -33,9 +37,54 @@ pub async fn publish(
     anyhow::bail!("image publishing: not implemented yet")
 }
 
-/// Whether `uri` exists in its registry (ECR, or a registry v2 API).
-pub async fn exists(_uri: &str, _aws: &SdkConfig) -> anyhow::Result<bool> {
-    anyhow::bail!("image lookup: not implemented yet")
+/// Whether `uri` exists in its registry. ECR images are looked up with
+/// `DescribeImages`; images elsewhere through the Docker engine's
+/// distribution endpoint, which applies the engine's registry settings.
+pub async fn exists(uri: &str, aws: &SdkConfig) -> anyhow::Result<bool> {
+    let image = ImageRef::parse(uri, "image")?;
+    if image.ecr().is_some() {
+        return ecr_image_exists(&image, aws).await;
+    }
+    let docker = crate::docker::connect().await?;
+    match docker.inspect_registry_image(uri, None).await {
+        Ok(_) => Ok(true),
+        Err(bollard::errors::Error::DockerResponseServerError { status_code, .. })
+            if status_code == 404 || status_code == 401 || status_code == 403 =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(anyhow::Error::new(err).context(format!("cannot look up {uri}"))),
+    }
+}
+
+async fn ecr_image_exists(image: &ImageRef, aws: &SdkConfig) -> anyhow::Result<bool> {
+    use aws_sdk_ecr::types::ImageIdentifier;
+    let reference = &image.reference;
+    let id = match (reference.digest(), reference.tag()) {
+        (Some(digest), _) => ImageIdentifier::builder().image_digest(digest).build(),
+        (None, tag) => ImageIdentifier::builder()
+            .image_tag(tag.unwrap_or("latest"))
+            .build(),
+    };
+    let ecr = aws_sdk_ecr::Client::new(aws);
+    let result = ecr
+        .describe_images()
+        .repository_name(reference.repository())
+        .image_ids(id)
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(!out.image_details().is_empty()),
+        Err(err) => match err.as_service_error() {
+            Some(e)
+                if e.is_image_not_found_exception() || e.is_repository_not_found_exception() =>
+            {
+                Ok(false)
+            }
+            _ => Err(anyhow::Error::new(err)
+                .context(format!("ECR DescribeImages for {} failed", image.text))),
+        },
+    }
 }
 
 /// Builds the app's image for the local engine only, tagged `<app>:<tag>`,
