@@ -29,3 +29,8 @@ def app_configs():
 def evaluated():
     """infra/ evaluated with the real config/."""
     return evaluate.evaluate(tfvars=CONTRACT_TFVARS)
+
+
+def assert_findings(actual: list[str], expected: list[str]) -> None:
+    """A check run on planted mistakes reports each of them, and nothing else."""
+    assert sorted(actual) == sorted(expected), "\n".join(actual)

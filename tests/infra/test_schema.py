@@ -4,6 +4,7 @@ schema (from the @cdktf/provider-aws type declarations)."""
 import json
 from pathlib import Path
 
+from conftest import assert_findings
 from infra_checks import bridge, hcl, schema
 from infra_checks.paths import FIXTURES, TESTS
 
@@ -42,4 +43,4 @@ def test_the_schema_check_catches_the_planted_mistakes():
         f"{where}: resource.aws_ecs_service.dynamic_content.dynamic.load_balancer: missing required argument `container_port`",
         f"{where}: resource.aws_ecs_servic.typo: the AWS provider has no resource type aws_ecs_servic",
     ]
-    assert sorted(problems) == sorted(expected), "\n".join(problems)
+    assert_findings(problems, expected)

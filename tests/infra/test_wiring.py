@@ -1,6 +1,7 @@
 """Module calls pass what their modules declare and require; references name
 outputs, variables and locals that exist."""
 
+from conftest import assert_findings
 from infra_checks import hcl, wiring
 from infra_checks.paths import INFRA, FIXTURES
 
@@ -28,4 +29,4 @@ def test_the_wiring_check_catches_the_planted_mistakes():
         f"{where}: `var.nope` is not declared",
         f"{where}: `local.nothing` is not defined",
     ]
-    assert sorted(problems) == sorted(expected), "\n".join(problems)
+    assert_findings(problems, expected)

@@ -10,10 +10,48 @@ locals {
     local.ec2_enabled ? { ephemeral = { from = 32768, to = 65535 } } : {},
   )
   listener_ports = var.https_enabled ? [80, 443] : [80]
-  public_rules = var.public_access_enabled ? {
-    for pair in setproduct(keys(local.target_ranges), var.public_access_cidrs) :
-    "${pair[0]}-${pair[1]}" => merge(local.target_ranges[pair[0]], { cidr = pair[1] })
-  } : {}
+  public_ranges  = var.public_access_enabled ? local.target_ranges : {}
+
+  # Every rule of both groups, keyed by a stable name. A rule admits (or
+  # sends to) either a CIDR block or the other group.
+  ingress_rules = merge(
+    {
+      for pair in setproduct(local.listener_ports, var.ingress_cidrs) : "alb/listener-${pair[0]}/${pair[1]}" => {
+        group       = "alb", from = pair[0], to = pair[0], cidr = pair[1], peer = null
+        description = "Listener port ${pair[0]}"
+      }
+    },
+    {
+      for name, range in local.target_ranges : "services/from-alb/${name}" => {
+        group       = "services", from = range.from, to = range.to, cidr = null, peer = "alb"
+        description = "From the load balancer (${name})"
+      }
+    },
+    {
+      for pair in setproduct(keys(local.public_ranges), var.public_access_cidrs) : "services/public-${pair[0]}/${pair[1]}" => {
+        group       = "services", from = local.public_ranges[pair[0]].from, to = local.public_ranges[pair[0]].to, cidr = pair[1], peer = null
+        description = "Direct public access (opt-in), ${pair[0]}"
+      }
+    },
+  )
+  egress_rules = merge(
+    {
+      for name, range in local.target_ranges : "alb/to-services/${name}" => {
+        group       = "alb", from = range.from, to = range.to, cidr = null, peer = "services"
+        description = "To the services (${name})"
+      }
+    },
+    {
+      for cidr in var.egress_cidrs : "services/https/${cidr}" => {
+        group       = "services", from = 443, to = 443, cidr = cidr, peer = null
+        description = "HTTPS out: ECR, CloudWatch Logs, ECS and SSM endpoints"
+      }
+    },
+  )
+  groups = {
+    alb      = aws_security_group.alb.id
+    services = aws_security_group.services.id
+  }
 }
 
 resource "aws_security_group" "alb" {
@@ -27,37 +65,6 @@ resource "aws_security_group" "alb" {
   lifecycle {
     create_before_destroy = true
   }
-}
-
-resource "aws_vpc_security_group_ingress_rule" "alb_listener" {
-  for_each = {
-    for pair in setproduct(local.listener_ports, var.ingress_cidrs) : "${pair[0]}-${pair[1]}" => {
-      port = pair[0]
-      cidr = pair[1]
-    }
-  }
-
-  security_group_id = aws_security_group.alb.id
-  description       = "Listener port ${each.value.port}"
-  ip_protocol       = "tcp"
-  from_port         = each.value.port
-  to_port           = each.value.port
-  cidr_ipv4         = each.value.cidr
-
-  tags = var.tags
-}
-
-resource "aws_vpc_security_group_egress_rule" "alb_to_services" {
-  for_each = local.target_ranges
-
-  security_group_id            = aws_security_group.alb.id
-  description                  = "To the services (${each.key})"
-  ip_protocol                  = "tcp"
-  from_port                    = each.value.from
-  to_port                      = each.value.to
-  referenced_security_group_id = aws_security_group.services.id
-
-  tags = var.tags
 }
 
 # Shared by the Fargate tasks' ENIs and the EC2 container instances (in
@@ -75,41 +82,30 @@ resource "aws_security_group" "services" {
   }
 }
 
-resource "aws_vpc_security_group_ingress_rule" "services_from_alb" {
-  for_each = local.target_ranges
+resource "aws_vpc_security_group_ingress_rule" "this" {
+  for_each = local.ingress_rules
 
-  security_group_id            = aws_security_group.services.id
-  description                  = "From the load balancer (${each.key})"
+  security_group_id            = local.groups[each.value.group]
+  description                  = each.value.description
   ip_protocol                  = "tcp"
   from_port                    = each.value.from
   to_port                      = each.value.to
-  referenced_security_group_id = aws_security_group.alb.id
+  cidr_ipv4                    = each.value.cidr
+  referenced_security_group_id = each.value.peer == null ? null : local.groups[each.value.peer]
 
   tags = var.tags
 }
 
-resource "aws_vpc_security_group_ingress_rule" "services_public" {
-  for_each = local.public_rules
+resource "aws_vpc_security_group_egress_rule" "this" {
+  for_each = local.egress_rules
 
-  security_group_id = aws_security_group.services.id
-  description       = "Direct public access (opt-in), ${each.key}"
-  ip_protocol       = "tcp"
-  from_port         = each.value.from
-  to_port           = each.value.to
-  cidr_ipv4         = each.value.cidr
-
-  tags = var.tags
-}
-
-resource "aws_vpc_security_group_egress_rule" "services_https" {
-  for_each = toset(var.egress_cidrs)
-
-  security_group_id = aws_security_group.services.id
-  description       = "HTTPS out: ECR, CloudWatch Logs, ECS and SSM endpoints"
-  ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = each.value
+  security_group_id            = local.groups[each.value.group]
+  description                  = each.value.description
+  ip_protocol                  = "tcp"
+  from_port                    = each.value.from
+  to_port                      = each.value.to
+  cidr_ipv4                    = each.value.cidr
+  referenced_security_group_id = each.value.peer == null ? null : local.groups[each.value.peer]
 
   tags = var.tags
 }
