@@ -3,11 +3,16 @@
 // pipelines: the fixtures in fixtures/ and planted mistakes in a copy of
 // the library. Prints one line per test and "N passed, N failed".
 //
-//   groovy -cp tests/jenkins/harness:tests/jenkins/stubs:/usr/share/java/snakeyaml.jar \
-//       tests/jenkins/pipeline-tests.groovy [REPO_ROOT]
+// tests/suites/30-jenkins.sh compiles the harness (harness/*.groovy) and the
+// @Library stub (stubs/), then runs, from the repository's root:
+//   groovy -cp CLASSES:/usr/share/java/snakeyaml.jar tests/jenkins/pipeline-tests.groovy .
 
-File here = new File(getClass().protectionDomain.codeSource.location.path).parentFile
-File repoRoot = args ? new File(args[0]).canonicalFile : new File(here, '../..').canonicalFile
+if (args.length != 1) {
+    System.err.println('usage: pipeline-tests.groovy REPO_ROOT')
+    System.exit(2)
+}
+File repoRoot = new File(args[0]).canonicalFile
+File here = new File(repoRoot, 'tests/jenkins')
 File library = new File(repoRoot, 'jenkins')
 PipelineRunner runner = new PipelineRunner(repoRoot, new File(here, 'fakes'))
 

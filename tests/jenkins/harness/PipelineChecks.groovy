@@ -22,6 +22,15 @@ class PipelineChecks {
         ECR_REGISTRY: '210987654321.dkr.ecr.us-east-2.amazonaws.com',
         ALB_URL: Scenario.ALB_URL,
     ]
+    /** Where PARAMETERS and VARIABLES deploy to, in the words of the checks. */
+    static final Map<String, String> FROM_PARAMETERS = [
+        registry: PARAMETERS.REGISTRY, cluster: PARAMETERS.CLUSTER,
+        region: PARAMETERS.REGION, environment: PARAMETERS.ENVIRONMENT,
+    ]
+    static final Map<String, String> FROM_VARIABLES = [
+        registry: VARIABLES.ECR_REGISTRY, cluster: VARIABLES.ECS_CLUSTER,
+        region: VARIABLES.AWS_REGION, environment: VARIABLES.DEPLOY_ENV,
+    ]
     static final String ROLLOUT_FAILURE = 'deployment ecs-svc/5550001 failed: 2 tasks stopped ' +
         '(Essential container in task exited); the circuit breaker rolled the service back to revision 41'
 
@@ -80,10 +89,7 @@ class PipelineChecks {
         if (git == null || git.env.STAGE_NAME != 'Build & tag') {
             problems << 'Build & tag did not ask git for the short SHA (git rev-parse --short HEAD)'
         }
-        problems.addAll(imageCommand(run, 'build', scenario.gitSha, PARAMETERS.REGISTRY))
-        problems.addAll(imageCommand(run, 'push', scenario.gitSha, PARAMETERS.REGISTRY))
-        problems.addAll(deployCommand(run, PARAMETERS.REGISTRY, scenario.gitSha,
-            PARAMETERS.CLUSTER, PARAMETERS.REGION, PARAMETERS.ENVIRONMENT))
+        problems.addAll(builtPushedDeployed(run, scenario.gitSha, FROM_PARAMETERS))
         problems.addAll(verified(run))
         return problems
     }
@@ -93,9 +99,7 @@ class PipelineChecks {
         RunRecord run = run(scenario)
         List<String> problems = common(run, scenario)
         problems.addAll(succeeded(run))
-        problems.addAll(imageCommand(run, 'push', scenario.gitSha, VARIABLES.ECR_REGISTRY))
-        problems.addAll(deployCommand(run, VARIABLES.ECR_REGISTRY, scenario.gitSha,
-            VARIABLES.ECS_CLUSTER, VARIABLES.AWS_REGION, VARIABLES.DEPLOY_ENV))
+        problems.addAll(builtPushedDeployed(run, scenario.gitSha, FROM_VARIABLES))
         return problems
     }
 
@@ -132,8 +136,7 @@ class PipelineChecks {
                 problems << "IMAGE_TAG is set, yet deployer ${command} ran"
             }
         }
-        problems.addAll(deployCommand(run, PARAMETERS.REGISTRY, tag,
-            PARAMETERS.CLUSTER, PARAMETERS.REGION, PARAMETERS.ENVIRONMENT))
+        problems.addAll(deployCommand(run, tag, FROM_PARAMETERS))
         problems.addAll(verified(run))
         return problems
     }
@@ -237,6 +240,15 @@ class PipelineChecks {
         return []
     }
 
+    /** deployer build, push and deploy of `tag`, to where `settings` say. */
+    private List<String> builtPushedDeployed(RunRecord run, String tag, Map<String, String> settings) {
+        List<String> problems = []
+        problems.addAll(imageCommand(run, 'build', tag, settings.registry))
+        problems.addAll(imageCommand(run, 'push', tag, settings.registry))
+        problems.addAll(deployCommand(run, tag, settings))
+        return problems
+    }
+
     /** deployer build or push: once, for the app, with the tag and the registry. */
     private List<String> imageCommand(RunRecord run, String command, String tag, String registry) {
         List<Map> calls = run.invocationsOf('deployer', command)
@@ -258,17 +270,16 @@ class PipelineChecks {
     }
 
     /** deployer deploy: once, for the app's image in its repository, with --result-file. */
-    private List<String> deployCommand(RunRecord run, String registry, String tag,
-                                       String cluster, String region, String environment) {
+    private List<String> deployCommand(RunRecord run, String tag, Map<String, String> settings) {
         List<Map> calls = run.invocationsOf('deployer', 'deploy')
         if (calls.size() != 1) {
             return ["deployer deploy ran ${calls.size()} times, expected once".toString()]
         }
         List<String> argv = calls[0].argv
         List<String> problems = []
-        String image = "${registry}/${AppFacts.repository(appConfig)}:${tag}"
-        Map<String, String> expected = ['--image': image, '--cluster': cluster, '--region': region,
-                                        '--environment': environment]
+        String image = "${settings.registry}/${AppFacts.repository(appConfig)}:${tag}"
+        Map<String, String> expected = ['--image': image, '--cluster': settings.cluster,
+                                        '--region': settings.region, '--environment': settings.environment]
         expected.each { String name, String value ->
             if (option(argv, name) != value) {
                 problems << "deployer deploy ${name} is '${option(argv, name)}', expected '${value}'".toString()
