@@ -79,10 +79,9 @@ class PipelineChecks {
     }
 
     List<String> buildsAndDeploysCommit() {
-        Scenario scenario = new Scenario(params: PARAMETERS, deployResult: report('completed', 0, 'rolled out'))
+        Scenario scenario = rollingOut([:])
         RunRecord run = run(scenario)
-        List<String> problems = common(run, scenario)
-        problems.addAll(succeeded(run))
+        List<String> problems = succeeded(run, scenario)
         problems.addAll(stages(run, STAGES.collectEntries { [(it): 'ran'] }))
         problems.addAll(testsRan(run))
         Map git = run.invocationsOf('git').find { it.argv[0] == 'rev-parse' }
@@ -95,10 +94,9 @@ class PipelineChecks {
     }
 
     List<String> settingsFromEnvironment() {
-        Scenario scenario = new Scenario(jobEnvironment: VARIABLES, deployResult: report('completed', 0, 'rolled out'))
+        Scenario scenario = rollingOut(params: [:], jobEnvironment: VARIABLES)
         RunRecord run = run(scenario)
-        List<String> problems = common(run, scenario)
-        problems.addAll(succeeded(run))
+        List<String> problems = succeeded(run, scenario)
         problems.addAll(builtPushedDeployed(run, scenario.gitSha, FROM_VARIABLES))
         return problems
     }
@@ -125,11 +123,9 @@ class PipelineChecks {
 
     List<String> redeploysImageTag() {
         String tag = 'v1.4.2'
-        Scenario scenario = new Scenario(params: PARAMETERS + [IMAGE_TAG: tag],
-            deployResult: report('completed', 0, 'rolled out'))
+        Scenario scenario = rollingOut(params: PARAMETERS + [IMAGE_TAG: tag])
         RunRecord run = run(scenario)
-        List<String> problems = common(run, scenario)
-        problems.addAll(succeeded(run))
+        List<String> problems = succeeded(run, scenario)
         problems.addAll(stages(run, [Test: 'ran', 'Build & tag': 'skipped', Push: 'skipped', Deploy: 'ran', Verify: 'ran']))
         ['build', 'push'].each { String command ->
             if (run.invocationsOf('deployer', command)) {
@@ -142,8 +138,7 @@ class PipelineChecks {
     }
 
     List<String> oldVersionServed() {
-        Scenario scenario = new Scenario(params: PARAMETERS, servedVersion: '0ld0ld0',
-            deployResult: report('completed', 0, 'rolled out'))
+        Scenario scenario = rollingOut(servedVersion: '0ld0ld0')
         RunRecord run = run(scenario)
         List<String> problems = common(run, scenario)
         problems.addAll(failedAtVerify(run, 'version', ['0ld0ld0', scenario.gitSha]))
@@ -151,8 +146,7 @@ class PipelineChecks {
     }
 
     List<String> unhealthy() {
-        Scenario scenario = new Scenario(params: PARAMETERS, healthStatus: 503,
-            deployResult: report('completed', 0, 'rolled out'))
+        Scenario scenario = rollingOut(healthStatus: 503)
         RunRecord run = run(scenario)
         List<String> problems = common(run, scenario)
         problems.addAll(failedAtVerify(run, 'health', ['503', AppFacts.healthPath(appConfig)]))
@@ -160,8 +154,7 @@ class PipelineChecks {
     }
 
     List<String> missingSetting() {
-        Scenario scenario = new Scenario(params: PARAMETERS.findAll { it.key != 'CLUSTER' },
-            deployResult: report('completed', 0, 'rolled out'))
+        Scenario scenario = rollingOut(params: PARAMETERS.findAll { it.key != 'CLUSTER' })
         RunRecord run = run(scenario)
         List<String> problems = []
         if (!run.pipeline?.parameters?.any { it.name == 'CLUSTER' }) {
@@ -222,8 +215,18 @@ class PipelineChecks {
         return problems
     }
 
-    private List<String> succeeded(RunRecord run) {
-        return run.result == 'SUCCESS' ? [] : ["the build failed: ${run.error}".toString()]
+    /** A scenario where the settings are parameters and deployer's rollout completes. */
+    private Scenario rollingOut(Map fields) {
+        return new Scenario([params: PARAMETERS, deployResult: report('completed', 0, 'rolled out')] + fields)
+    }
+
+    /** What every run must show, and that the build succeeded. */
+    private List<String> succeeded(RunRecord run, Scenario scenario) {
+        List<String> problems = common(run, scenario)
+        if (run.result != 'SUCCESS') {
+            problems << "the build failed: ${run.error}".toString()
+        }
+        return problems
     }
 
     private List<String> stages(RunRecord run, Map<String, String> expected) {
