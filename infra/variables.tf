@@ -186,7 +186,7 @@ variable "jenkins_namespace" {
 variable "jenkins_service_account" {
   description = "Service account the Jenkins agent pods run as."
   type        = string
-  default     = "jenkins-agent"
+  default     = "ecs-pipeline-deployer"
 }
 
 variable "tags" {

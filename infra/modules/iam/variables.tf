@@ -48,7 +48,7 @@ variable "jenkins_namespace" {
 variable "jenkins_service_account" {
   description = "Kubernetes service account the Jenkins agent pods run as."
   type        = string
-  default     = "jenkins-agent"
+  default     = "ecs-pipeline-deployer"
 }
 
 variable "tags" {
