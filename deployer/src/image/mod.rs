@@ -88,8 +88,7 @@ pub async fn push(g: &GlobalArgs, a: &ImageArgs, started: Instant) -> anyhow::Re
 /// The image a deploy rolls out: `source.image` as given, or else the app's
 /// image built from `context`, tagged (`source.tag` or the git short SHA)
 /// and pushed to the app's repository (ECR, or `source.registry`).
-/// Returns the full image URI, pinned by digest
-/// (`<registry>/<repository>@sha256:...`).
+/// Returns the full image URI by tag (`<registry>/<repository>:<tag>`).
 pub async fn publish(
     target: &AppTarget,
     source: &ImageSource,
@@ -111,7 +110,12 @@ pub async fn publish(
     let docker = crate::docker::connect().await?;
     build_app(&docker, target, &tag, context).await?;
     let pushed = push_built(&docker, target, &tag, &destination).await?;
-    Ok(pushed.pinned)
+    // The deploy names the tag, not the digest: ECS resolves a tag to its
+    // digest when it starts the deployment, the repositories are immutable,
+    // and the tag is what the app reports as its version (`APP_VERSION`).
+    // `deployer push` still reports the digest for those who pin by it.
+    tracing::info!(app = target.name(), image = %pushed.pinned, "pushed");
+    Ok(pushed.tagged)
 }
 
 /// Whether `uri` exists in its registry. ECR images are looked up with
