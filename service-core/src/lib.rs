@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod exit;
+pub mod first_read;
 pub mod healthcheck;
 pub mod identity;
 pub mod listener;

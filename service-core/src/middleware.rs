@@ -107,13 +107,17 @@ async fn access_log(request: Request, next: Next) -> Response {
     response
 }
 
-/// Gives a JSON body to error responses that have no body of their own:
-/// the 405 of a route, the 408 or 503 of the timeout, the 413 of the body
-/// limit.
+/// Gives a JSON body to error responses that have none: the bodiless 405
+/// of a route, the 503 of the timeout, the 413 of the body limit, the
+/// plain-text rejection of an extractor.
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
-    if !is_error || response.headers().contains_key(CONTENT_TYPE) {
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !is_error || is_json {
         return response;
     }
     let (mut parts, _empty) = response.into_parts();
