@@ -69,7 +69,7 @@ impl Listener {
 fn refuse_syn(socket: &SockRef<'_>) -> io::Result<()> {
     use socket2::SockFilter;
     // Opcodes from linux/filter.h.
-    const LD_B_ABS: u16 = 0x00 | 0x10 | 0x20; // BPF_LD | BPF_B | BPF_ABS
+    const LD_B_ABS: u16 = 0x10 | 0x20; // BPF_LD (0) | BPF_B | BPF_ABS
     const AND_K: u16 = 0x04 | 0x50; // BPF_ALU | BPF_AND | BPF_K
     const JEQ_K: u16 = 0x05 | 0x10; // BPF_JMP | BPF_JEQ | BPF_K
     const RET_K: u16 = 0x06; // BPF_RET | BPF_K

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::load::{signal_under_load, Attempt};
+use crate::load::signal_under_load;
 use crate::service::{
     app_config, assert_access_logged, assert_serves_app, call, edited_config, path_str,
     run_to_exit, Expected, Service,
@@ -98,7 +98,7 @@ pub fn bad_config_files_exit_2_naming_file_and_field(bin: &str, app: &str) {
     let garbage_field = "."; // a syntax error is about the whole document
     check_config_error(bin, &not_json, garbage_field);
 
-    let cases: [(&str, fn(&mut Value)); 4] = [
+    let cases: [(&str, JsonEdit); 4] = [
         ("port", |j| j["port"] = json!("five thousand")),
         ("replicas.min", |j| j["replicas"]["min"] = json!(9)),
         ("microservices[1].path_patterns[0]", |j| {
@@ -120,6 +120,9 @@ pub fn bad_config_files_exit_2_naming_file_and_field(bin: &str, app: &str) {
     }
     let _ = std::fs::remove_file(not_json);
 }
+
+/// A change to an app JSON document.
+type JsonEdit = fn(&mut Value);
 
 fn check_config_error(bin: &str, file: &std::path::Path, field: &str) {
     let (status, stderr) = run_to_exit(bin, &[("APP_CONFIG", path_str(file))]);
