@@ -15,7 +15,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-# shellcheck source=lib.sh
+# shellcheck source=bench/lib.sh
 source bench/lib.sh
 
 DURATION=${BENCH_DURATION:-10s}
@@ -90,6 +90,7 @@ done
     printf '|%s\n' "---|---|---:|---:|---:|---:|---:|---:|---:|"
     for row in "${rows[@]}"; do
         IFS='|' read -r -a f <<<"$row"
+        # shellcheck disable=SC2016 # the backticks are Markdown
         printf '| %s | `%s` | %s | %s | %s | %s | %s | %s | %s |\n' "${f[@]}"
     done
     echo
