@@ -36,6 +36,55 @@ pub fn serves_every_route(bin: &str, app: &str) {
     assert_serves_app(&service.url(""), &cfg, &expected);
 }
 
+/// Requests that are not HTTP, or broken HTTP, get a 4xx and the server
+/// goes on serving.
+pub fn malformed_requests_get_a_4xx(bin: &str, app: &str) {
+    let service = start(bin, app, &[]);
+    let first = format!("/{}", app_config(app).microservices[0].name);
+    let malformed = [
+        "GARBAGE\r\n\r\n".to_owned(),
+        format!("GET {first} HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"),
+        format!("GET {first} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"),
+        format!("GET {first}%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        format!(
+            "GET {first} HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(1_000_000)
+        ),
+    ];
+    for request in &malformed {
+        let code = status_of(service.addr(), request.as_bytes())
+            .unwrap_or_else(|why| panic!("no answer to {request:.60}: {why}"));
+        assert!((400..500).contains(&code), "{code} for {request:.60}");
+    }
+    call(&service.url(""), "GET", &first, 200);
+}
+
+/// Sends raw bytes and returns the status of the answer. The server may
+/// keep the connection open after an error answer, so this reads only
+/// until the status line is in.
+fn status_of(addr: std::net::SocketAddr, request: &[u8]) -> Result<u16, String> {
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    // The server may stop reading a request it rejects; its answer counts.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        match std::io::Read::read(&mut stream, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(err) => return Err(format!("{err} after {answer:?}")),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    text.strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {text:?}"))
+}
+
 /// `APP_NAME` and `APP_LAUNCH_TYPE` override the JSON in what is reported.
 pub fn reports_the_environment(bin: &str, app: &str) {
     let cfg = app_config(app);
@@ -377,6 +426,11 @@ macro_rules! service_binary_tests {
         #[test]
         fn serves_every_route_of_its_microservices() {
             $crate::app_checks::serves_every_route(BIN, APP);
+        }
+
+        #[test]
+        fn malformed_requests_get_a_4xx() {
+            $crate::app_checks::malformed_requests_get_a_4xx(BIN, APP);
         }
 
         #[test]
