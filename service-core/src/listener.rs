@@ -8,6 +8,14 @@
 //! drops incoming SYNs; those clients retry the SYN and are refused once the
 //! socket is closed), then accepts what the queue still holds, and only then
 //! closes the socket.
+//!
+//! Some kernels let only a process with `CAP_NET_ADMIN` attach a socket
+//! filter, and containers do not have it. There the listener is closed
+//! right after a last sweep of the accept queue instead: only a handshake
+//! that completes within the microseconds between that sweep and the close
+//! can still be reset. Behind the ALB no new connections arrive by then
+//! anyway: ECS deregisters a task and waits out the deregistration delay
+//! before it sends SIGTERM.
 
 use std::io;
 use std::net::SocketAddr;
@@ -59,6 +67,34 @@ impl Listener {
     /// `None` once none has arrived for `quiet`.
     pub async fn accept_queued(&self, quiet: Duration) -> Option<io::Result<TcpStream>> {
         tokio::time::timeout(quiet, self.accept()).await.ok()
+    }
+
+    /// Takes every connection still queued, without waiting, and closes the
+    /// socket right after the last one. When new connections could not be
+    /// refused, a handshake completing in the microseconds between that last
+    /// accept and the close is the only one the close can reset.
+    pub fn close(self) -> Vec<TcpStream> {
+        let mut taken = Vec::new();
+        let Ok(listener) = self.inner.into_std() else {
+            return taken;
+        };
+        loop {
+            match listener.accept() {
+                Ok((stream, _peer)) => {
+                    let stream = stream
+                        .set_nonblocking(true)
+                        .and_then(|()| TcpStream::from_std(stream));
+                    if let Ok(stream) = stream {
+                        taken.push(stream);
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => continue,
+                // WouldBlock: the queue is empty. Anything else: stop too.
+                Err(_) => break,
+            }
+        }
+        drop(listener);
+        taken
     }
 }
 

@@ -79,7 +79,7 @@ pub async fn serve(listener: Listener, router: Router, mut signals: Signals) -> 
 
     tracing::info!(signal, "shutting down: refusing new connections");
     if let Err(err) = listener.refuse_new_connections() {
-        tracing::warn!(error = %err, "cannot refuse new connections first; connections still queued will be reset");
+        tracing::info!(error = %err, "the kernel refused the SYN filter; closing after a last sweep of the accept queue");
     }
     // Bounded, for when the refusal failed and connections keep coming.
     let _ = tokio::time::timeout(QUEUE_DRAIN_LIMIT, async {
@@ -91,7 +91,9 @@ pub async fn serve(listener: Listener, router: Router, mut signals: Signals) -> 
         }
     })
     .await;
-    drop(listener);
+    for stream in listener.close() {
+        connections.serve(stream);
+    }
 
     tracing::info!(
         open = connections.tasks.len(),
