@@ -9,12 +9,14 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # start_pinned PORT COMMAND... : starts COMMAND on SERVER_CORE with
 # APP_BIND=127.0.0.1 and APP_PORT=PORT; sets SERVER_PID and STARTED_MS.
+# It logs as in production (JSON, RUST_LOG=info: one line per request), to
+# /dev/null, so that the figures include the cost of the access log.
 start_pinned() {
     local port=$1
     shift
     STARTED_MS=$(now_ms)
-    APP_BIND=127.0.0.1 APP_PORT=$port LOG_FORMAT=json RUST_LOG=warn \
-        taskset -c "$SERVER_CORE" "$@" >/dev/null 2>>"$BENCH_LOG" &
+    APP_BIND=127.0.0.1 APP_PORT=$port LOG_FORMAT=json RUST_LOG=info \
+        taskset -c "$SERVER_CORE" "$@" >/dev/null 2>&1 &
     SERVER_PID=$!
 }
 

@@ -94,6 +94,9 @@ done
         printf '| %s | `%s` | %s | %s | %s | %s | %s | %s | %s |\n' "${f[@]}"
     done
     echo
+    if $images; then
+        echo "The images' runtime base (debian:bookworm-slim here) is $(image_mib debian:bookworm-slim) MiB of that."
+    fi
     echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, wrk on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION."
 } | tee -a "$BENCH_LOG"
 echo "raw wrk output: $BENCH_LOG" >&2
