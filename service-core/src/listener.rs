@@ -150,9 +150,22 @@ mod tests {
             .await
             .expect("join")
             .expect("connect before refusing");
-        listener
-            .refuse_new_connections()
-            .expect("attach the filter");
+        match listener.refuse_new_connections() {
+            Ok(()) => {}
+            // This kernel wants CAP_NET_ADMIN for socket filters; CI runs
+            // as root and must exercise the filter.
+            Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
+                let required =
+                    std::env::var("ECS_PIPELINE_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+                assert!(
+                    !required,
+                    "attaching the SYN filter needs CAP_NET_ADMIN here: {err}"
+                );
+                eprintln!("SKIPPED: attaching the SYN filter needs CAP_NET_ADMIN here: {err}");
+                return;
+            }
+            Err(err) => panic!("attach the filter: {err}"),
+        }
 
         let late = tokio::task::spawn_blocking(move || {
             StdStream::connect_timeout(&addr, Duration::from_millis(500))
@@ -175,6 +188,27 @@ mod tests {
             .accept_queued(Duration::from_millis(100))
             .await
             .is_none());
+    }
+
+    #[tokio::test]
+    async fn closing_hands_over_every_queued_connection_first() {
+        let listener = bind(loopback()).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let queued = tokio::task::spawn_blocking(move || {
+            (0..3)
+                .map(|_| StdStream::connect(addr).expect("connect"))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .expect("join");
+        let taken = listener.close();
+        assert_eq!(
+            taken.len(),
+            queued.len(),
+            "every queued connection is handed over"
+        );
+        let err = StdStream::connect(addr).expect_err("closed");
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
     }
 
     #[tokio::test]
