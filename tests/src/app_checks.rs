@@ -29,7 +29,7 @@ fn start(bin: &str, app: &str, env: &[(&str, &str)]) -> Service {
 
 /// Every route of every microservice in the JSON, and the errors around
 /// them, with the environment's values reported back.
-pub fn serves_every_route(bin: &str, app: &str) {
+pub fn serves_every_route_of_its_microservices(bin: &str, app: &str) {
     let cfg = app_config(app);
     let service = start(bin, app, &[("APP_ENV", "test"), ("APP_VERSION", "1.2.3")]);
     let expected = Expected::from_json(&cfg, "test", "1.2.3", service.port);
@@ -109,7 +109,7 @@ pub fn reports_the_environment(bin: &str, app: &str) {
 
 /// A bad environment value stops the process with exit code 2 and a
 /// message that names the variable.
-pub fn bad_env_values_exit_2_naming_the_variable(bin: &str) {
+pub fn bad_env_values_exit_2_naming_the_variable(bin: &str, _app: &str) {
     let cases = [
         ("APP_PORT", "abc"),
         ("APP_PORT", "0"),
@@ -282,10 +282,20 @@ pub fn signal_under_load_loses_no_accepted_request(bin: &str, app: &str, signal:
     );
 }
 
+/// SIGTERM, as ECS and `docker stop` send it.
+pub fn sigterm_under_load_loses_no_accepted_request(bin: &str, app: &str) {
+    signal_under_load_loses_no_accepted_request(bin, app, "TERM");
+}
+
+/// SIGINT, as Ctrl-C sends it.
+pub fn sigint_under_load_loses_no_accepted_request(bin: &str, app: &str) {
+    signal_under_load_loses_no_accepted_request(bin, app, "INT");
+}
+
 /// The negative control: SIGKILL under the same load and probes must show
 /// lost requests, or the check above could not catch a server that drops
 /// them.
-pub fn sigkill_under_load_is_caught(bin: &str, app: &str) {
+pub fn sigkill_under_load_is_caught_by_the_same_check(bin: &str, app: &str) {
     let cfg = app_config(app);
     let mut service = start(bin, app, &[]);
     let path = format!("/{}", cfg.microservices[0].name);
@@ -415,72 +425,34 @@ fn fake_metadata_endpoint(task_arn: Option<&str>) -> String {
     base
 }
 
-/// Every check above as a `#[test]` for one app binary:
+/// Every check above as a `#[test]` of the same name for one app binary:
 /// `harness::service_binary_tests!("service-a", env!("CARGO_BIN_EXE_service-a"));`
 #[macro_export]
 macro_rules! service_binary_tests {
     ($app:literal, $bin:expr) => {
         const APP: &str = $app;
         const BIN: &str = $bin;
-
-        #[test]
-        fn serves_every_route_of_its_microservices() {
-            $crate::app_checks::serves_every_route(BIN, APP);
-        }
-
-        #[test]
-        fn malformed_requests_get_a_4xx() {
-            $crate::app_checks::malformed_requests_get_a_4xx(BIN, APP);
-        }
-
-        #[test]
-        fn reports_the_environment() {
-            $crate::app_checks::reports_the_environment(BIN, APP);
-        }
-
-        #[test]
-        fn bad_env_values_exit_2_naming_the_variable() {
-            $crate::app_checks::bad_env_values_exit_2_naming_the_variable(BIN);
-        }
-
-        #[test]
-        fn bad_config_files_exit_2_naming_file_and_field() {
-            $crate::app_checks::bad_config_files_exit_2_naming_file_and_field(BIN, APP);
-        }
-
-        #[test]
-        fn a_microservice_added_to_the_json_gets_its_routes() {
-            $crate::app_checks::a_microservice_added_to_the_json_gets_its_routes(BIN, APP);
-        }
-
-        #[test]
-        fn json_logs_carry_each_request() {
-            $crate::app_checks::json_logs_carry_each_request(BIN, APP);
-        }
-
-        #[test]
-        fn sigterm_under_load_loses_no_accepted_request() {
-            $crate::app_checks::signal_under_load_loses_no_accepted_request(BIN, APP, "TERM");
-        }
-
-        #[test]
-        fn sigint_under_load_loses_no_accepted_request() {
-            $crate::app_checks::signal_under_load_loses_no_accepted_request(BIN, APP, "INT");
-        }
-
-        #[test]
-        fn sigkill_under_load_is_caught_by_the_same_check() {
-            $crate::app_checks::sigkill_under_load_is_caught(BIN, APP);
-        }
-
-        #[test]
-        fn healthcheck_probes_the_local_server() {
-            $crate::app_checks::healthcheck_probes_the_local_server(BIN, APP);
-        }
-
-        #[test]
-        fn reports_the_ecs_task_and_never_waits_for_it() {
-            $crate::app_checks::reports_the_ecs_task_and_never_waits_for_it(BIN, APP);
-        }
+        $crate::service_binary_tests!(@each
+            serves_every_route_of_its_microservices,
+            malformed_requests_get_a_4xx,
+            reports_the_environment,
+            bad_env_values_exit_2_naming_the_variable,
+            bad_config_files_exit_2_naming_file_and_field,
+            a_microservice_added_to_the_json_gets_its_routes,
+            json_logs_carry_each_request,
+            sigterm_under_load_loses_no_accepted_request,
+            sigint_under_load_loses_no_accepted_request,
+            sigkill_under_load_is_caught_by_the_same_check,
+            healthcheck_probes_the_local_server,
+            reports_the_ecs_task_and_never_waits_for_it
+        );
+    };
+    (@each $($check:ident),*) => {
+        $(
+            #[test]
+            fn $check() {
+                $crate::app_checks::$check(BIN, APP);
+            }
+        )*
     };
 }
