@@ -9,6 +9,7 @@
 //! curl -s -X POST http://127.0.0.1:5056/__proxy/reset
 //! ```
 
+#[allow(dead_code)] // the tests use the rest of it
 #[path = "../tests/ecs_support/proxy.rs"]
 mod proxy;
 

@@ -193,259 +193,209 @@ pub(crate) async fn deploy(
     }
     preflight::settled(&rendered.current.service)?;
 
-    let service = rendered.current.service.clone();
-    progress.update("registering the task definition");
-    let registered = ecs.register(rendered.input).await?;
-    let new_revision = registered
-        .task_definition_arn()
-        .context("RegisterTaskDefinition returned no ARN")?
-        .to_owned();
-    let new_name = revision::name(&new_revision);
-    report.new_revision = Some(new_name.clone());
-
-    // Recorded before the update, so that it survives this process.
-    let history = History::of(&service);
-    rollback::record(
+    let run = Run {
         ecs,
-        service.service_arn(),
-        &history.pushed(&previous),
-        &progress,
-    )
-    .await;
-
-    progress.update(format!("updating service {} to {new_name}", target.service));
-    let deadline = Instant::now() + opts.pace.timeout;
-    let updated = match ecs
-        .update_service(&target.cluster, &target.service, &new_revision)
-        .await
-    {
-        Ok(updated) => updated,
-        Err(err) => {
-            rollback::record(ecs, service.service_arn(), &history, &progress).await;
-            return Err(err);
-        }
+        target,
+        history: History::of(&rendered.current.service),
+        service_arn: rendered.current.service.service_arn().map(str::to_owned),
+        previous,
+        opts,
+        progress,
     };
-    let end = match rollout::started_deployment(&updated, &new_revision) {
-        None => rollout::Followed {
-            end: End::Failed {
-                reason: format!("ECS reported no deployment of {new_name} after UpdateService"),
-            },
-            stopped: Vec::new(),
-        },
-        Some(deployment) => {
-            let id = deployment.id().unwrap_or_default().to_owned();
-            report.deployment_id = Some(id.clone());
-            progress.println(format!(
-                "deployment {id}: {previous_name} -> {new_name} ({image})"
-            ));
-            let watch = Watch {
-                cluster: &target.cluster,
-                service: &target.service,
-                deployment_id: id,
-                since: deployment.created_at().copied(),
-                revision: new_revision.clone(),
-                fallback: Some(previous.clone()),
-                deadline,
-                poll: opts.pace.poll,
-            };
-            match rollout::follow(ecs, watch, &progress).await {
-                Ok(followed) => followed,
-                Err(err) => {
-                    // Lost track of the rollout: put the service back rather
-                    // than leave it half-deployed.
-                    let cause = format!("lost track of the rollout of {new_name}: {err:#}");
-                    return roll_back(
-                        ecs,
-                        target,
-                        &previous,
-                        &history,
-                        opts.pace,
-                        &progress,
-                        report,
-                        Outcome::Error,
-                        cause,
-                    )
-                    .await;
-                }
-            }
-        }
-    };
+    run.roll_out(rendered.input, &image, report).await
+}
 
-    let deployment = report.deployment_id.clone().unwrap_or_default();
-    match end.end {
-        End::Completed => {
-            let mut message = format!("{new_name} is serving (deployment {deployment})");
-            if opts.prune {
-                progress.update("pruning old revisions");
-                let protect = [(
-                    previous.clone(),
-                    "the rollback target of this deploy".to_owned(),
-                )];
-                let family = revision::family(&new_revision).to_owned();
-                match prune::prune(
-                    ecs,
-                    &target.cluster,
-                    &target.service,
-                    &family,
-                    opts.keep,
-                    &protect,
-                    false,
-                )
-                .await
-                {
-                    Ok(plan) => {
-                        report.pruned = plan.deregister.iter().map(|a| revision::name(a)).collect();
-                        if !report.pruned.is_empty() {
-                            message.push_str(&format!("; pruned {}", report.pruned.join(", ")));
-                        }
-                    }
-                    Err(err) => {
-                        progress.println(format!("warning: pruning failed: {err:#}"));
-                        message.push_str(&format!("; pruning failed: {err:#}"));
-                    }
-                }
+/// A deploy past the point of no return: registering, updating, following,
+/// and then rolling back or pruning.
+struct Run<'a, E> {
+    ecs: &'a E,
+    target: &'a AppTarget,
+    /// The rollback record as it was before this deploy.
+    history: History,
+    service_arn: Option<String>,
+    /// The revision PRIMARY before this deploy: the rollback target.
+    previous: String,
+    opts: Options,
+    progress: Progress,
+}
+
+impl<E: EcsApi> Run<'_, E> {
+    async fn roll_out(
+        &self,
+        input: RegisterTaskDefinitionInput,
+        image: &str,
+        report: &mut AppReport,
+    ) -> anyhow::Result<()> {
+        let (ecs, target, progress) = (self.ecs, self.target, &self.progress);
+        progress.update("registering the task definition");
+        let registered = ecs.register(input).await?;
+        let new_revision = registered
+            .task_definition_arn()
+            .context("RegisterTaskDefinition returned no ARN")?
+            .to_owned();
+        let new_name = revision::name(&new_revision);
+        report.new_revision = Some(new_name.clone());
+
+        // Recorded before the update, so that it survives this process.
+        let recorded = self.history.pushed(&self.previous);
+        rollback::record(ecs, self.service_arn.as_deref(), &recorded, progress).await;
+
+        progress.update(format!("updating service {} to {new_name}", target.service));
+        let deadline = Instant::now() + self.opts.pace.timeout;
+        let updated = match ecs
+            .update_service(&target.cluster, &target.service, &new_revision)
+            .await
+        {
+            Ok(updated) => updated,
+            Err(err) => {
+                rollback::record(ecs, self.service_arn.as_deref(), &self.history, progress).await;
+                return Err(err);
             }
-            progress.finish(format!("{new_name} is serving"));
-            set(report, Outcome::Completed, message);
-            Ok(())
-        }
-        End::NothingToRun => {
-            progress.finish(format!("{new_name} set, desired count 0"));
-            set(
-                report,
-                Outcome::Completed,
-                format!(
+        };
+        let Some(deployment) = rollout::started_deployment(&updated, &new_revision) else {
+            let cause = format!("ECS reported no deployment of {new_name} after UpdateService");
+            return self.roll_back(report, Outcome::Failed, cause).await;
+        };
+        let id = deployment.id().unwrap_or_default().to_owned();
+        report.deployment_id = Some(id.clone());
+        progress.println(format!(
+            "deployment {id}: {} -> {new_name} ({image})",
+            revision::name(&self.previous)
+        ));
+        let watch = Watch {
+            cluster: &target.cluster,
+            service: &target.service,
+            deployment_id: id.clone(),
+            since: deployment.created_at().copied(),
+            revision: new_revision.clone(),
+            fallback: Some(self.previous.clone()),
+            deadline,
+            poll: self.opts.pace.poll,
+        };
+        let followed = match rollout::follow(ecs, watch, progress).await {
+            Ok(followed) => followed,
+            Err(err) => {
+                // Lost track of the rollout: put the service back rather
+                // than leave it half-deployed.
+                let cause = format!("lost track of the rollout of {new_name}: {err:#}");
+                return self.roll_back(report, Outcome::Error, cause).await;
+            }
+        };
+        let what = format!("deployment {id} of {new_name}");
+        match followed.end {
+            End::Completed => {
+                let mut message = format!("{new_name} is serving (deployment {id})");
+                if self.opts.prune {
+                    message.push_str(&self.prune(&new_revision, report).await);
+                }
+                progress.finish(format!("{new_name} is serving"));
+                set(report, Outcome::Completed, message);
+                Ok(())
+            }
+            End::NothingToRun => {
+                progress.finish(format!("{new_name} set, desired count 0"));
+                let message = format!(
                     "{new_name} is set on the service, but its desired count is 0 so no task ran it: \
                      not verified, and nothing was pruned"
-                ),
-            );
-            Ok(())
-        }
-        End::Superseded {
-            deployment: other,
-            revision,
-        } => {
-            progress.finish("superseded");
-            set(
-                report,
-                Outcome::Superseded,
-                format!(
-                    "deployment {deployment} of {new_name} was replaced by deployment {other} of {revision} \
-                     before it finished; not rolling back, which would undo that deployment"
-                ),
-            );
-            Ok(())
-        }
-        End::Failed { reason } => {
-            let cause = with_stopped(
-                format!("deployment {deployment} of {new_name} failed: {reason}"),
-                &end.stopped,
-            );
-            roll_back(
-                ecs,
-                target,
-                &previous,
-                &history,
-                opts.pace,
-                &progress,
-                report,
-                Outcome::Failed,
-                cause,
-            )
-            .await
-        }
-        End::TimedOut { last_state } => {
-            let cause = with_stopped(
-                format!(
-                    "deployment {deployment} of {new_name} did not complete within {} (last: {last_state})",
-                    humantime::format_duration(opts.pace.timeout)
-                ),
-                &end.stopped,
-            );
-            roll_back(
-                ecs,
-                target,
-                &previous,
-                &history,
-                opts.pace,
-                &progress,
-                report,
-                Outcome::Timeout,
-                cause,
-            )
-            .await
-        }
-    }
-}
-
-/// Puts the service back on `previous` after `cause`, and reports
-/// `outcome`, or a failed rollback.
-#[allow(clippy::too_many_arguments)]
-async fn roll_back(
-    ecs: &impl EcsApi,
-    target: &AppTarget,
-    previous: &str,
-    history: &History,
-    pace: Pace,
-    progress: &Progress,
-    report: &mut AppReport,
-    outcome: Outcome,
-    cause: String,
-) -> anyhow::Result<()> {
-    progress.println(&cause);
-    let previous_name = revision::name(previous);
-    let restored = rollback::put_back(
-        ecs,
-        &target.cluster,
-        &target.service,
-        previous,
-        pace,
-        progress,
-    )
-    .await;
-    match restored {
-        Ok(restored) if restored.succeeded() => {
-            // The service is where the record's top entry says it came
-            // from: put the record back as it was before this deploy.
-            let service = ecs.service(&target.cluster, &target.service).await?;
-            if let Some(service) = service {
-                rollback::record(ecs, service.service_arn(), history, progress).await;
+                );
+                set(report, Outcome::Completed, message);
+                Ok(())
             }
-            report.rolled_back_to = Some(previous_name.clone());
-            progress.finish(format!("rolled back to {previous_name}"));
-            set(
-                report,
-                outcome,
-                format!("{cause}. Rolled back to {previous_name}"),
-            );
-        }
-        Ok(restored) => {
-            progress.finish("rollback failed");
-            set(
-                report,
-                Outcome::RollbackFailed,
-                rollback_failed(target, &cause, &previous_name, &restored.failure()),
-            );
-        }
-        Err(err) => {
-            progress.finish("rollback failed");
-            set(
-                report,
-                Outcome::RollbackFailed,
-                rollback_failed(target, &cause, &previous_name, &format!("{err:#}")),
-            );
+            End::Superseded {
+                deployment: other,
+                revision,
+            } => {
+                progress.finish("superseded");
+                let message = format!(
+                    "{what} was replaced by deployment {other} of {revision} before it finished; \
+                     not rolling back, which would undo that deployment"
+                );
+                set(report, Outcome::Superseded, message);
+                Ok(())
+            }
+            End::Failed { reason } => {
+                let cause = with_stopped(format!("{what} failed: {reason}"), &followed.stopped);
+                self.roll_back(report, Outcome::Failed, cause).await
+            }
+            End::TimedOut { last_state } => {
+                let within = humantime::format_duration(self.opts.pace.timeout);
+                let cause = format!("{what} did not complete within {within} (last: {last_state})");
+                let cause = with_stopped(cause, &followed.stopped);
+                self.roll_back(report, Outcome::Timeout, cause).await
+            }
         }
     }
-    Ok(())
-}
 
-fn rollback_failed(target: &AppTarget, cause: &str, previous: &str, why: &str) -> String {
-    format!(
-        "{cause}. The rollback to {previous} failed too: {why}. The service needs attention: \
-         check `deployer status {app}`, then `deployer rollback {app} --revision {n}`",
-        app = target.name(),
-        n = revision::number(previous).unwrap_or_default()
-    )
+    /// Prunes after success; returns what to add to the message. A failure
+    /// to prune does not undo a good deploy: it is reported and left.
+    async fn prune(&self, new_revision: &str, report: &mut AppReport) -> String {
+        self.progress.update("pruning old revisions");
+        let protect = [(
+            self.previous.clone(),
+            "the rollback target of this deploy".to_owned(),
+        )];
+        let family = revision::family(new_revision);
+        let (cluster, service) = (&self.target.cluster, &self.target.service);
+        let keep = self.opts.keep;
+        match prune::prune(self.ecs, cluster, service, family, keep, &protect, false).await {
+            Ok(plan) => {
+                report.pruned = plan.deregister.iter().map(|a| revision::name(a)).collect();
+                if report.pruned.is_empty() {
+                    String::new()
+                } else {
+                    format!("; pruned {}", report.pruned.join(", "))
+                }
+            }
+            Err(err) => {
+                self.progress
+                    .println(format!("warning: pruning failed: {err:#}"));
+                format!("; pruning failed: {err:#}")
+            }
+        }
+    }
+
+    /// Puts the service back on the previous revision after `cause`, and
+    /// reports `outcome`, or a failed rollback.
+    async fn roll_back(
+        &self,
+        report: &mut AppReport,
+        outcome: Outcome,
+        cause: String,
+    ) -> anyhow::Result<()> {
+        let (ecs, target, progress) = (self.ecs, self.target, &self.progress);
+        progress.println(&cause);
+        let previous = revision::name(&self.previous);
+        let (cluster, service) = (&target.cluster, &target.service);
+        let pace = self.opts.pace;
+        let why = match rollback::put_back(ecs, cluster, service, &self.previous, pace, progress)
+            .await
+        {
+            Ok(restored) if restored.succeeded() => {
+                // Back where the record's top entry says the service came
+                // from: the record is put back as it was before this deploy.
+                rollback::record(ecs, self.service_arn.as_deref(), &self.history, progress).await;
+                report.rolled_back_to = Some(previous.clone());
+                progress.finish(format!("rolled back to {previous}"));
+                set(
+                    report,
+                    outcome,
+                    format!("{cause}. Rolled back to {previous}"),
+                );
+                return Ok(());
+            }
+            Ok(restored) => restored.failure(),
+            Err(err) => format!("{err:#}"),
+        };
+        progress.finish("rollback failed");
+        let message = format!(
+            "{cause}. The rollback to {previous} failed too: {why}. The service needs attention: \
+             check `deployer status {app}`, then `deployer rollback {app} --revision {n}`",
+            app = target.name(),
+            n = revision::number(&previous).unwrap_or_default()
+        );
+        set(report, Outcome::RollbackFailed, message);
+        Ok(())
+    }
 }
 
 fn with_stopped(cause: String, stopped: &[String]) -> String {
@@ -453,10 +403,8 @@ fn with_stopped(cause: String, stopped: &[String]) -> String {
     if stopped.is_empty() {
         return cause;
     }
-    let mut text = format!(
-        "{cause}; stopped tasks: {}",
-        stopped[..stopped.len().min(SHOWN)].join("; ")
-    );
+    let shown = stopped[..stopped.len().min(SHOWN)].join("; ");
+    let mut text = format!("{cause}; stopped tasks: {shown}");
     if stopped.len() > SHOWN {
         text.push_str(&format!(" (and {} more)", stopped.len() - SHOWN));
     }

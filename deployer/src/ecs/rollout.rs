@@ -91,7 +91,7 @@ pub(crate) fn primary(service: &Service) -> Option<&Deployment> {
 #[derive(Debug)]
 enum Step {
     Done(End),
-    Waiting { deployment: Deployment },
+    Waiting { deployment: Box<Deployment> },
 }
 
 /// Follows `watch` until it ends or its deadline passes.
@@ -196,7 +196,7 @@ fn assess(service: &Service, watch: &mut Watch<'_>) -> Step {
                 Step::Done(End::Completed)
             } else {
                 Step::Waiting {
-                    deployment: d.clone(),
+                    deployment: Box::new(d.clone()),
                 }
             };
         }
@@ -205,7 +205,7 @@ fn assess(service: &Service, watch: &mut Watch<'_>) -> Step {
     let Some(primary) = primary(service) else {
         return match ours {
             Some(d) => Step::Waiting {
-                deployment: d.clone(),
+                deployment: Box::new(d.clone()),
             },
             None => Step::Done(End::Failed {
                 reason: format!(
@@ -221,7 +221,7 @@ fn assess(service: &Service, watch: &mut Watch<'_>) -> Step {
         // follow that one instead.
         watch.deployment_id = primary.id().unwrap_or_default().to_owned();
         return Step::Waiting {
-            deployment: primary.clone(),
+            deployment: Box::new(primary.clone()),
         };
     }
     let rolled_back = ours.is_none()
