@@ -11,10 +11,10 @@
 # the same image to its own cluster, set up identically beforehand; the
 # set-up goes to moto directly and is not counted.
 #
-# deployer follows each rollout to its end (polling every
-# $POLL_INTERVAL), checks the image and the service first, and prunes
-# afterwards; the old chain does none of that, so it is expected to make
-# fewer calls and finish sooner. What the extra calls buy is in the README.
+# deployer checks the image, the cluster and the service first, follows
+# each rollout to its end (polling every $POLL_INTERVAL) and prunes
+# afterwards; the old chain does none of that, but starts one aws-cli
+# process per call. What the extra calls buy is in the README.
 #
 # Needs: moto_server and aws (tests/requirements.txt), jq, cargo.
 # Usage: bench/deployer.sh
@@ -66,8 +66,12 @@ setup() {
     for app in service-a service-b; do
         aws --endpoint-url "$moto" ecr create-repository --repository-name "$app" >/dev/null
         for tag in v1 v2; do
+            manifest=$(jq -cn --arg tag "$tag" '{schemaVersion: 2,
+                mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+                config: {mediaType: "application/vnd.docker.container.image.v1+json", size: 7,
+                         digest: "sha256:\($tag | @base64)"}, layers: [], annotations: {tag: $tag}}')
             aws --endpoint-url "$moto" ecr put-image --repository-name "$app" --image-tag "$tag" \
-                --image-manifest "{\"schemaVersion\":2,\"tag\":\"$tag\"}" >/dev/null
+                --image-manifest "$manifest" >/dev/null
         done
     done
     for cluster in bench-deployer bench-old-chain; do
@@ -144,6 +148,7 @@ awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v t3="$t3" \
     printf "%-26s %12.2f %16d\n", "deployer", dw, dc
     printf "%-26s %12.2f %16d\n", "aws-cli + jq chain", ow, oc
     printf "%-26s %12.2f %16.2f\n", "ratio deployer / chain", dw / ow, dc / oc
-    printf "\ndeployer polls every %s and follows each rollout to COMPLETED; the chain\n", poll
-    printf "returns as soon as UpdateService is accepted, with nothing verified.\n"
+    printf "\ndeployer: one process per app; preflight, then each rollout followed to\n"
+    printf "COMPLETED (polling every %s), then pruning. The chain: one aws-cli process\n", poll
+    printf "per call; it returns once UpdateService is accepted, with nothing verified.\n"
 }'

@@ -314,6 +314,7 @@ impl<E: EcsApi> Run<'_, E> {
                 Ok(())
             }
             End::Failed { reason } => {
+                let reason = reason.trim_end_matches('.');
                 let cause = with_stopped(format!("{what} failed: {reason}"), &followed.stopped);
                 self.roll_back(report, Outcome::Failed, cause).await
             }

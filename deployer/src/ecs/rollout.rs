@@ -279,7 +279,7 @@ fn show_new_events(
         .events()
         .iter()
         .filter(|e| match (since, e.created_at()) {
-            (Some(since), Some(at)) => at.secs() >= since.secs(),
+            (Some(since), Some(at)) => at.as_secs_f64() >= since.as_secs_f64(),
             _ => true,
         })
         .collect();
