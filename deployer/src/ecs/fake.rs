@@ -38,7 +38,10 @@ pub(crate) enum Script {
     /// A task fails at every poll; FAILED after this many polls, and ECS
     /// starts a deployment back to the last completed revision.
     FailsAndRollsBack { after: u32 },
-    /// As above, without the circuit breaker's rollback.
+    /// As above, and the failed deployment is gone (drained) before the
+    /// next look: only the deployment back is left to see.
+    RollsBackOutOfSight { after: u32 },
+    /// As `FailsAndRollsBack`, without the circuit breaker's rollback.
     Fails { after: u32 },
     /// IN_PROGRESS for ever, no task ever running.
     Hangs,
@@ -185,7 +188,9 @@ impl State {
                 d.running_count = (d.running_count + 1).min((d.desired_count - 1).max(0));
                 d.pending_count = d.desired_count - d.running_count;
             }),
-            Script::FailsAndRollsBack { after } | Script::Fails { after } => {
+            Script::FailsAndRollsBack { after }
+            | Script::RollsBackOutOfSight { after }
+            | Script::Fails { after } => {
                 self.stop_task(key, &td);
                 self.update_deployment(key, &id, |d| d.failed_tasks += 1);
                 if polls >= after {
@@ -196,16 +201,23 @@ impl State {
                         d.rollout_state_reason = Some(reason.clone());
                     });
                     self.event(key, format!("(service {name}) (deployment {id}) deployment failed: tasks failed to start."));
-                    if matches!(script, Script::FailsAndRollsBack { .. }) {
+                    if !matches!(script, Script::Fails { .. }) {
                         if let Some(back) = self.last_completed.get(&name).cloned() {
-                            self.event(
-                                key,
-                                format!(
-                                    "(service {name}) rolling back to {}",
-                                    revision::name(&back)
-                                ),
+                            let message = format!(
+                                "(service {name}) rolling back to {}",
+                                revision::name(&back)
                             );
+                            self.event(key, message);
                             self.new_deployment(key, &back);
+                        }
+                    }
+                    if matches!(script, Script::RollsBackOutOfSight { .. }) {
+                        if let Some(deployments) = self
+                            .services
+                            .get_mut(key)
+                            .and_then(|s| s.deployments.as_mut())
+                        {
+                            deployments.retain(|d| d.id.as_deref() != Some(id.as_str()));
                         }
                     }
                 }

@@ -352,3 +352,132 @@ pub(crate) fn stopped_reason(task: &Task) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(id: &str, status: &str, td: &str, state: DeploymentRolloutState) -> Deployment {
+        Deployment::builder()
+            .id(id)
+            .status(status)
+            .task_definition(td)
+            .desired_count(2)
+            .rollout_state(state)
+            .build()
+    }
+
+    fn service(deployments: Vec<Deployment>) -> Service {
+        Service::builder()
+            .desired_count(2)
+            .set_deployments(Some(deployments))
+            .build()
+    }
+
+    fn watch() -> Watch<'static> {
+        Watch {
+            cluster: "C",
+            service: "S",
+            deployment_id: "ecs-svc/new".into(),
+            since: None,
+            revision: "svc:7".into(),
+            fallback: Some("svc:6".into()),
+            deadline: Instant::now(),
+            poll: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn a_vanished_deployment_replaced_by_one_back_on_the_fallback_failed() {
+        let svc = service(vec![deployment(
+            "ecs-svc/back",
+            PRIMARY,
+            "svc:6",
+            DeploymentRolloutState::InProgress,
+        )]);
+        match assess(&svc, &mut watch()) {
+            Step::Done(End::Failed { reason }) => {
+                assert!(reason.contains("circuit breaker rollback"), "{reason}")
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_vanished_deployment_replaced_by_another_revision_was_superseded() {
+        let svc = service(vec![deployment(
+            "ecs-svc/other",
+            PRIMARY,
+            "svc:9",
+            DeploymentRolloutState::InProgress,
+        )]);
+        let mut w = watch();
+        w.fallback = None;
+        assert!(matches!(
+            assess(&svc, &mut w),
+            Step::Done(End::Superseded { .. })
+        ));
+        // A deployment back to the fallback while ours is still listed (not
+        // FAILED) is someone else's deploy, not the circuit breaker.
+        let svc = service(vec![
+            deployment(
+                "ecs-svc/other",
+                PRIMARY,
+                "svc:6",
+                DeploymentRolloutState::InProgress,
+            ),
+            deployment(
+                "ecs-svc/new",
+                "ACTIVE",
+                "svc:7",
+                DeploymentRolloutState::InProgress,
+            ),
+        ]);
+        assert!(matches!(
+            assess(&svc, &mut watch()),
+            Step::Done(End::Superseded { .. })
+        ));
+    }
+
+    #[test]
+    fn a_forced_redeploy_of_the_same_revision_is_followed_instead() {
+        let svc = service(vec![
+            deployment(
+                "ecs-svc/forced",
+                PRIMARY,
+                "svc:7",
+                DeploymentRolloutState::InProgress,
+            ),
+            deployment(
+                "ecs-svc/new",
+                "ACTIVE",
+                "svc:7",
+                DeploymentRolloutState::InProgress,
+            ),
+        ]);
+        let mut w = watch();
+        assert!(matches!(assess(&svc, &mut w), Step::Waiting { .. }));
+        assert_eq!(w.deployment_id, "ecs-svc/forced");
+    }
+
+    #[test]
+    fn without_a_rollout_state_completion_is_read_from_the_counts() {
+        let mut d = deployment(
+            "ecs-svc/new",
+            PRIMARY,
+            "svc:7",
+            DeploymentRolloutState::InProgress,
+        );
+        d.rollout_state = None;
+        d.running_count = 1;
+        assert!(matches!(
+            assess(&service(vec![d.clone()]), &mut watch()),
+            Step::Waiting { .. }
+        ));
+        d.running_count = 2;
+        assert!(matches!(
+            assess(&service(vec![d]), &mut watch()),
+            Step::Done(End::Completed)
+        ));
+    }
+}

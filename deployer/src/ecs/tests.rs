@@ -171,6 +171,21 @@ async fn a_circuit_breaker_rollback_is_a_failure_and_ends_on_the_previous_revisi
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_rollback_seen_only_after_the_failed_deployment_drained_is_a_failure() {
+    let fake = ecs(6, 6);
+    fake.script("service-b:7", Script::RollsBackOutOfSight { after: 1 });
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::Failed, "{}", r.message);
+    assert!(
+        r.message.contains("circuit breaker rollback"),
+        "{}",
+        r.message
+    );
+    assert_eq!(r.rolled_back_to.as_deref(), Some("service-b:6"));
+    assert_eq!(fake.calls_of("UpdateService").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_failure_without_ecs_rollback_is_rolled_back_by_deployer() {
     let fake = ecs(6, 6);
     fake.script("service-b:7", Script::Fails { after: 1 });
