@@ -129,7 +129,7 @@ pub async fn render(g: &GlobalArgs, a: &RenderArgs, started: Instant) -> anyhow:
     if g.output == Output::Text {
         print_rendered(&report, false);
     }
-    Ok(Report::new("render", vec![report], started.elapsed()))
+    Ok(one_report("render", report, started))
 }
 
 /// `deployer diff`.
@@ -147,14 +147,10 @@ pub async fn diff(g: &GlobalArgs, a: &DiffArgs, started: Instant) -> anyhow::Res
         let text = report.details.as_ref().and_then(|d| d["diff"].as_str());
         print!("{}", text.unwrap_or_default());
     }
-    Ok(Report::new("diff", vec![report], started.elapsed()))
+    Ok(one_report("diff", report, started))
 }
 
 async fn render_one(g: &GlobalArgs, a: &RenderArgs) -> anyhow::Result<AppReport> {
-    let targets = apps::resolve(g, std::slice::from_ref(&a.app), deploy::DEFAULT_ENVIRONMENT)?;
-    let target = targets
-        .first()
-        .ok_or_else(|| Failure::bad_input("no app given"))?;
     let image = match &a.image.image {
         Some(uri) => {
             ImageRef::parse(uri, "--image")?;
@@ -162,13 +158,12 @@ async fn render_one(g: &GlobalArgs, a: &RenderArgs) -> anyhow::Result<AppReport>
         }
         None => planned(&a.image, Path::new("."))?,
     };
-    let aws = crate::aws::load(g).await;
-    let ecs = SdkEcs::new(&aws);
+    let (target, ecs) = one_app(g, &a.app).await?;
     let clock = Instant::now();
-    let mut report = base_report(target);
+    let mut report = base_report(&target);
     let result = async {
         let (rendered, image) =
-            deploy::render_next(&ecs, target, &image, g.environment.is_none()).await?;
+            deploy::render_next(&ecs, &target, &image, g.environment.is_none()).await?;
         report.image = Some(image);
         report.previous_revision = Some(revision::name(&rendered.current.revision));
         let message = match &rendered.diff {
@@ -226,42 +221,47 @@ pub async fn rollback(
     a: &RollbackArgs,
     started: Instant,
 ) -> anyhow::Result<Report> {
-    let targets = apps::resolve(g, std::slice::from_ref(&a.app), deploy::DEFAULT_ENVIRONMENT)?;
-    let target = targets
-        .first()
-        .ok_or_else(|| Failure::bad_input("no app given"))?;
-    let aws = crate::aws::load(g).await;
-    let ecs = SdkEcs::new(&aws);
+    let (target, ecs) = one_app(g, &a.app).await?;
     let clock = Instant::now();
-    let mut report = base_report(target);
+    let mut report = base_report(&target);
     let pace = Pace {
         timeout: a.timeout,
         poll: a.poll_interval,
     };
-    let result = rollback::rollback(&ecs, target, a.revision, pace, &mut report).await;
-    Ok(Report::new(
+    let result = rollback::rollback(&ecs, &target, a.revision, pace, &mut report).await;
+    Ok(one_report(
         "rollback",
-        vec![finished(report, result, clock)],
-        started.elapsed(),
+        finished(report, result, clock),
+        started,
     ))
 }
 
 /// `deployer prune`.
 pub async fn prune(g: &GlobalArgs, a: &PruneArgs, started: Instant) -> anyhow::Result<Report> {
-    let targets = apps::resolve(g, std::slice::from_ref(&a.app), deploy::DEFAULT_ENVIRONMENT)?;
-    let target = targets
-        .first()
-        .ok_or_else(|| Failure::bad_input("no app given"))?;
-    let aws = crate::aws::load(g).await;
-    let ecs = SdkEcs::new(&aws);
+    let (target, ecs) = one_app(g, &a.app).await?;
     let clock = Instant::now();
-    let mut report = base_report(target);
-    let result = prune_app(&ecs, target, a.keep, a.dry_run, &mut report).await;
-    Ok(Report::new(
+    let mut report = base_report(&target);
+    let result = prune_app(&ecs, &target, a.keep, a.dry_run, &mut report).await;
+    Ok(one_report(
         "prune",
-        vec![finished(report, result, clock)],
-        started.elapsed(),
+        finished(report, result, clock),
+        started,
     ))
+}
+
+/// The one app a command names, and a client to act on it.
+async fn one_app(g: &GlobalArgs, app: &str) -> anyhow::Result<(AppTarget, SdkEcs)> {
+    let target = apps::resolve(g, &[app.to_owned()], deploy::DEFAULT_ENVIRONMENT)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::bad_input("no app given"))?;
+    let ecs = SdkEcs::new(&crate::aws::load(g).await);
+    Ok((target, ecs))
+}
+
+/// The report of a command on one app.
+fn one_report(command: &'static str, app: AppReport, started: Instant) -> Report {
+    Report::new(command, vec![app], started.elapsed())
 }
 
 async fn prune_app(

@@ -367,6 +367,10 @@ mod tests {
             .build()
     }
 
+    fn in_progress(id: &str, status: &str, td: &str) -> Deployment {
+        deployment(id, status, td, DeploymentRolloutState::InProgress)
+    }
+
     fn service(deployments: Vec<Deployment>) -> Service {
         Service::builder()
             .desired_count(2)
@@ -389,12 +393,7 @@ mod tests {
 
     #[test]
     fn a_vanished_deployment_replaced_by_one_back_on_the_fallback_failed() {
-        let svc = service(vec![deployment(
-            "ecs-svc/back",
-            PRIMARY,
-            "svc:6",
-            DeploymentRolloutState::InProgress,
-        )]);
+        let svc = service(vec![in_progress("ecs-svc/back", PRIMARY, "svc:6")]);
         match assess(&svc, &mut watch()) {
             Step::Done(End::Failed { reason }) => {
                 assert!(reason.contains("circuit breaker rollback"), "{reason}")
@@ -405,12 +404,7 @@ mod tests {
 
     #[test]
     fn a_vanished_deployment_replaced_by_another_revision_was_superseded() {
-        let svc = service(vec![deployment(
-            "ecs-svc/other",
-            PRIMARY,
-            "svc:9",
-            DeploymentRolloutState::InProgress,
-        )]);
+        let svc = service(vec![in_progress("ecs-svc/other", PRIMARY, "svc:9")]);
         let mut w = watch();
         w.fallback = None;
         assert!(matches!(
@@ -420,18 +414,8 @@ mod tests {
         // A deployment back to the fallback while ours is still listed (not
         // FAILED) is someone else's deploy, not the circuit breaker.
         let svc = service(vec![
-            deployment(
-                "ecs-svc/other",
-                PRIMARY,
-                "svc:6",
-                DeploymentRolloutState::InProgress,
-            ),
-            deployment(
-                "ecs-svc/new",
-                "ACTIVE",
-                "svc:7",
-                DeploymentRolloutState::InProgress,
-            ),
+            in_progress("ecs-svc/other", PRIMARY, "svc:6"),
+            in_progress("ecs-svc/new", "ACTIVE", "svc:7"),
         ]);
         assert!(matches!(
             assess(&svc, &mut watch()),
@@ -442,18 +426,8 @@ mod tests {
     #[test]
     fn a_forced_redeploy_of_the_same_revision_is_followed_instead() {
         let svc = service(vec![
-            deployment(
-                "ecs-svc/forced",
-                PRIMARY,
-                "svc:7",
-                DeploymentRolloutState::InProgress,
-            ),
-            deployment(
-                "ecs-svc/new",
-                "ACTIVE",
-                "svc:7",
-                DeploymentRolloutState::InProgress,
-            ),
+            in_progress("ecs-svc/forced", PRIMARY, "svc:7"),
+            in_progress("ecs-svc/new", "ACTIVE", "svc:7"),
         ]);
         let mut w = watch();
         assert!(matches!(assess(&svc, &mut w), Step::Waiting { .. }));
@@ -462,12 +436,7 @@ mod tests {
 
     #[test]
     fn without_a_rollout_state_completion_is_read_from_the_counts() {
-        let mut d = deployment(
-            "ecs-svc/new",
-            PRIMARY,
-            "svc:7",
-            DeploymentRolloutState::InProgress,
-        );
+        let mut d = in_progress("ecs-svc/new", PRIMARY, "svc:7");
         d.rollout_state = None;
         d.running_count = 1;
         assert!(matches!(
