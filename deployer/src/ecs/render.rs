@@ -40,13 +40,13 @@ pub const DESCRIBE_ONLY: [&str; 9] = [
     "delete_requested_at",
 ];
 
+/// The request that registers `td` again, with its `tags` (which
+/// DescribeTaskDefinition returns beside the definition, with `include
+/// TAGS`).
 // Elastic Inference is retired and its SDK members are deprecated, but a
 // revision that still names accelerators must keep them: dropping a field
 // silently is what this module exists to prevent.
 #[allow(deprecated)]
-/// The request that registers `td` again, with its `tags` (which
-/// DescribeTaskDefinition returns beside the definition, with `include
-/// TAGS`).
 pub fn register_input(
     td: &TaskDefinition,
     tags: &[Tag],
@@ -78,9 +78,9 @@ pub fn register_input(
         .context("cannot build a RegisterTaskDefinition request")
 }
 
-#[allow(deprecated)] // inference accelerators: see register_input()
 /// The builder that sends `input` (the SDK sends builders, and has no
 /// conversion back from an input).
+#[allow(deprecated)] // inference accelerators: see register_input()
 pub fn request_builder(input: RegisterTaskDefinitionInput) -> RegisterTaskDefinitionInputBuilder {
     RegisterTaskDefinitionInput::builder()
         .set_family(input.family)
