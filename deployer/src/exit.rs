@@ -14,6 +14,8 @@ Exit codes:
   5  deployment timed out and was rolled back to the previous revision
   6  AWS or Docker error
   7  rollback failed: the service may not be on a known-good revision
+  8  another deployment replaced this one before it finished; nothing was
+     rolled back, because that would undo the other deployment
 ";
 
 /// The process exit code for an outcome.
@@ -36,6 +38,8 @@ pub enum Code {
     Backend = 6,
     /// The rollback failed too.
     RollbackFailed = 7,
+    /// Another deployment replaced this one before it finished.
+    Superseded = 8,
 }
 
 impl Code {
