@@ -156,7 +156,7 @@ impl Report {
     pub fn new(command: &'static str, apps: Vec<AppReport>, elapsed: Duration) -> Self {
         let worst = apps
             .iter()
-            .max_by_key(|a| a.outcome.code())
+            .max_by_key(|a| a.outcome.code().severity())
             .map(|a| a.outcome)
             .unwrap_or(Outcome::Completed);
         Report {
