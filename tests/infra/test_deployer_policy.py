@@ -17,6 +17,7 @@ ECR_PUSH = {
     "ecr:PutImage",
     "ecr:BatchGetImage",
     "ecr:DescribeImages",
+    "ecr:DescribeRepositories",
 }
 TASK_DEFINITIONS = {
     "ecs:RegisterTaskDefinition",

@@ -126,6 +126,8 @@ data "aws_iam_policy_document" "deployer" {
       "ecr:PutImage",
       "ecr:BatchGetImage",
       "ecr:DescribeImages",
+      # deployer finds the repository's URI (and so the registry) by name.
+      "ecr:DescribeRepositories",
     ]
     resources = var.repository_arns
   }
