@@ -1,0 +1,178 @@
+//! The live view of `deployer up`: the fleet table redrawn in place on a
+//! terminal, and below the fold of it one line per target that registered,
+//! changed health or left. Off a terminal (CI logs, tests) the same lines
+//! and the per-app counts become log lines, written when they change.
+//!
+//! On a terminal this view is the only writer, so the table never gets
+//! torn by log lines; the gateway's own per-target logs are at debug level.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use config::AppConfig;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::table;
+use super::targets::{Registry, TargetStatus};
+
+/// How often the view is refreshed.
+const REFRESH: Duration = Duration::from_millis(500);
+
+/// Where the view goes.
+enum Sink {
+    Terminal(ProgressBar),
+    Log,
+}
+
+impl Sink {
+    fn line(&self, text: &str) {
+        match self {
+            Sink::Terminal(bar) => bar.println(text),
+            Sink::Log => tracing::info!(target: "fleet", "{text}"),
+        }
+    }
+}
+
+/// Shows the fleet until `until` completes. `banner` heads the table.
+pub async fn show_until(
+    apps: &[AppConfig],
+    registry: &Registry,
+    banner: &str,
+    until: impl Future<Output = ()>,
+) {
+    let sink = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{msg}") {
+            bar.set_style(style);
+        }
+        Sink::Terminal(bar)
+    } else {
+        Sink::Log
+    };
+    sink.line(banner);
+    let mut previous: BTreeMap<String, TargetStatus> = BTreeMap::new();
+    let mut previous_counts: Vec<String> = Vec::new();
+    let mut ready = false;
+    let mut ticks = tokio::time::interval(REFRESH);
+    tokio::pin!(until);
+    loop {
+        tokio::select! {
+            () = &mut until => break,
+            _ = ticks.tick() => {}
+        }
+        let targets = registry.snapshot(Instant::now());
+        let current: BTreeMap<String, TargetStatus> =
+            targets.iter().map(|t| (t.id.clone(), t.clone())).collect();
+        for change in changes(&previous, &current) {
+            sink.line(&change);
+        }
+        previous = current;
+
+        let summaries = table::summarise(apps, &targets);
+        let counts: Vec<String> = summaries.iter().map(table::AppSummary::line).collect();
+        match &sink {
+            Sink::Terminal(bar) => {
+                bar.set_message(format!("\n{}", table::render(apps, &targets)));
+            }
+            Sink::Log if counts != previous_counts => {
+                for line in &counts {
+                    sink.line(line);
+                }
+            }
+            Sink::Log => {}
+        }
+        previous_counts = counts;
+        if !ready && summaries.iter().all(table::AppSummary::is_steady) {
+            ready = true;
+            sink.line("fleet ready: every desired target is healthy");
+        }
+    }
+    if let Sink::Terminal(bar) = &sink {
+        bar.finish_and_clear();
+    }
+}
+
+/// One line per target that appeared, changed state or left.
+fn changes(
+    before: &BTreeMap<String, TargetStatus>,
+    after: &BTreeMap<String, TargetStatus>,
+) -> Vec<String> {
+    let describe = |t: &TargetStatus| format!("{} {} ({})", t.name, t.address, t.version);
+    let mut lines = Vec::new();
+    for (id, now) in after {
+        match before.get(id) {
+            None => lines.push(format!("{}: registered", describe(now))),
+            Some(then) if then.state != now.state => {
+                let reason = now
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
+                lines.push(format!(
+                    "{}: {} -> {}{reason}",
+                    describe(now),
+                    then.state.as_str(),
+                    now.state.as_str()
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, then) in before {
+        if !after.contains_key(id) {
+            lines.push(format!(
+                "{}: deregistered (container removed)",
+                describe(then)
+            ));
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::targets::TargetState;
+
+    fn status(id: &str, state: TargetState) -> (String, TargetStatus) {
+        (
+            id.to_owned(),
+            TargetStatus {
+                id: id.into(),
+                name: format!("b-{id}"),
+                app: "service-b".into(),
+                address: "127.0.0.1:4000".parse().expect("addr"),
+                version: "v1".into(),
+                revision: 1,
+                container_state: "running".into(),
+                state,
+                reason: (state == TargetState::Unhealthy).then(|| "refused".to_owned()),
+                in_flight: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn every_change_gets_one_line() {
+        let before = BTreeMap::from([
+            status("1", TargetState::Healthy),
+            status("2", TargetState::Initial),
+            status("3", TargetState::Healthy),
+        ]);
+        let after = BTreeMap::from([
+            status("1", TargetState::Unhealthy),
+            status("2", TargetState::Initial),
+            status("4", TargetState::Initial),
+        ]);
+        assert_eq!(
+            changes(&before, &after),
+            vec![
+                "b-1 127.0.0.1:4000 (v1): healthy -> unhealthy: refused",
+                "b-4 127.0.0.1:4000 (v1): registered",
+                "b-3 127.0.0.1:4000 (v1): deregistered (container removed)",
+            ]
+        );
+    }
+}
