@@ -19,6 +19,42 @@ fn start_service_b(fleet: &TestFleet) -> harness::ChildGuard {
     up
 }
 
+/// `deployer service-b --target local --tag <tag>` under a steady load
+/// through the gateway; returns the command's output and the load's result.
+fn deploy_under_load(
+    fleet: &TestFleet,
+    tag: &str,
+    timeout: &str,
+) -> (std::process::Output, local_support::LoadResult) {
+    let load = Load::start(&fleet.url(), &["/finance", "/payment"], WORKERS);
+    std::thread::sleep(Duration::from_secs(1));
+    let out = fleet.run(&[
+        "service-b",
+        "--target",
+        "local",
+        "--tag",
+        tag,
+        "--timeout",
+        timeout,
+        "--poll-interval",
+        "250ms",
+        "--output",
+        "json",
+    ]);
+    std::thread::sleep(Duration::from_secs(1));
+    (out, load.stop())
+}
+
+/// The fleet runs exactly the desired two containers of one revision.
+fn assert_only_revision(fleet: &TestFleet, revision: u32, version: &str) {
+    let containers = fleet.containers();
+    let suffix = format!(" {revision} {version} running");
+    assert!(
+        containers.len() == 2 && containers.iter().all(|c| c.ends_with(&suffix)),
+        "expected two running containers of revision {revision} ({version}): {containers:?}"
+    );
+}
+
 fn assert_no_failures(load: &local_support::LoadResult) {
     eprintln!(
         "load: {} answered, {} failed, versions {:?}",
@@ -44,23 +80,7 @@ fn a_deploy_under_load_fails_no_request_and_serves_the_new_version() {
     let fleet = TestFleet::new();
     let _up = start_service_b(&fleet);
 
-    let load = Load::start(&fleet.url(), &["/finance", "/payment"], WORKERS);
-    std::thread::sleep(Duration::from_secs(1));
-    let out = fleet.run(&[
-        "service-b",
-        "--target",
-        "local",
-        "--tag",
-        V2,
-        "--timeout",
-        "90s",
-        "--poll-interval",
-        "250ms",
-        "--output",
-        "json",
-    ]);
-    std::thread::sleep(Duration::from_secs(1));
-    let load = load.stop();
+    let (out, load) = deploy_under_load(&fleet, V2, "90s");
 
     assert_eq!(out.status.code(), Some(0), "the deploy failed");
     let report = local_support::report(&out);
@@ -83,14 +103,7 @@ fn a_deploy_under_load_fails_no_request_and_serves_the_new_version() {
         assert_eq!(fleet.get_json(path)["version"], V2, "{path}");
     }
     // The old revision's containers are gone; the new one's run.
-    let containers = fleet.containers();
-    assert_eq!(containers.len(), 2, "{containers:?}");
-    assert!(
-        containers
-            .iter()
-            .all(|c| c.ends_with(&format!(" 2 {V2} running"))),
-        "{containers:?}"
-    );
+    assert_only_revision(&fleet, 2, V2);
 }
 
 #[test]
@@ -101,22 +114,7 @@ fn a_revision_that_never_gets_healthy_is_rolled_back_without_a_failed_request() 
     let fleet = TestFleet::new();
     let _up = start_service_b(&fleet);
 
-    let load = Load::start(&fleet.url(), &["/finance", "/payment"], WORKERS);
-    std::thread::sleep(Duration::from_secs(1));
-    let out = fleet.run(&[
-        "service-b",
-        "--target",
-        "local",
-        "--tag",
-        NEVER_HEALTHY,
-        "--timeout",
-        "15s",
-        "--poll-interval",
-        "250ms",
-        "--output",
-        "json",
-    ]);
-    let load = load.stop();
+    let (out, load) = deploy_under_load(&fleet, NEVER_HEALTHY, "15s");
 
     assert_eq!(out.status.code(), Some(4), "a rolled-back deploy exits 4");
     let report = local_support::report(&out);
@@ -136,14 +134,8 @@ fn a_revision_that_never_gets_healthy_is_rolled_back_without_a_failed_request() 
     assert_no_failures(&load);
     assert_eq!(load.versions.keys().collect::<Vec<_>>(), vec![V1]);
     assert_eq!(fleet.get_json("/finance")["version"], V1);
-    let containers = fleet.containers();
-    assert_eq!(containers.len(), 2, "{containers:?}");
-    assert!(
-        containers
-            .iter()
-            .all(|c| c.ends_with(&format!(" 1 {V1} running"))),
-        "the new containers were not removed: {containers:?}"
-    );
+    // The new revision's containers are gone.
+    assert_only_revision(&fleet, 1, V1);
 }
 
 #[test]

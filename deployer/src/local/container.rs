@@ -9,7 +9,6 @@
 //! `APP_PORT` (and `APP_BIND=127.0.0.1`), which is what ECS bridge mode does
 //! with a dynamic host port; the port goes on a label for the gateway.
 
-use std::collections::HashMap;
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -298,30 +297,21 @@ async fn last_log_lines(docker: &Docker, id: &str) -> String {
     lines.join(" | ")
 }
 
-/// The environment of a create body as a map, for tests and dry runs.
-pub fn environment_of(body: &ContainerCreateBody) -> HashMap<String, String> {
-    body.env
-        .iter()
-        .flatten()
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::collections::HashMap;
 
-    fn target(app: &str) -> AppTarget {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-        let config = config::load_app(&dir, app).expect("shipped config loads");
-        AppTarget {
-            cluster: config.deploy.cluster.clone(),
-            service: config.service_name().to_owned(),
-            environment: "local".to_owned(),
-            config_file: config::app_file(&dir, app),
-            config,
-        }
+    use super::*;
+    use crate::local::testing::target;
+
+    /// The environment of a create body as a map.
+    fn environment_of(body: &ContainerCreateBody) -> HashMap<String, String> {
+        body.env
+            .iter()
+            .flatten()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
     }
 
     #[test]

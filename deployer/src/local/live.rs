@@ -4,9 +4,10 @@
 //! and the per-app counts become log lines, written when they change.
 //!
 //! On a terminal this view is the only writer, so the table never gets
-//! torn by log lines; the gateway's own per-target logs are at debug level.
+//! torn by log lines: the latest changes are drawn under the table, inside
+//! the same redraw. The gateway's own per-target logs are at debug level.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -20,38 +21,67 @@ use super::targets::{Registry, TargetStatus};
 /// How often the view is refreshed.
 const REFRESH: Duration = Duration::from_millis(500);
 
+/// How many recent changes a terminal shows under the table.
+const RECENT: usize = 8;
+
 /// Where the view goes.
 enum Sink {
-    Terminal(ProgressBar),
+    /// Redrawn in place, with the latest changes under the table.
+    Terminal {
+        bar: ProgressBar,
+        recent: VecDeque<String>,
+        since: Instant,
+    },
+    /// One log line per change.
     Log,
 }
 
 impl Sink {
-    fn line(&self, text: &str) {
+    fn new() -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Sink::Log;
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{msg}") {
+            bar.set_style(style);
+        }
+        Sink::Terminal {
+            bar,
+            recent: VecDeque::with_capacity(RECENT),
+            since: Instant::now(),
+        }
+    }
+
+    /// Records something that happened.
+    fn event(&mut self, text: String) {
         match self {
-            Sink::Terminal(bar) => bar.println(text),
+            Sink::Terminal { recent, since, .. } => {
+                if recent.len() == RECENT {
+                    recent.pop_front();
+                }
+                recent.push_back(format!(
+                    "{:>6}  {text}",
+                    format!("+{}s", since.elapsed().as_secs())
+                ));
+            }
             Sink::Log => tracing::info!(target: "fleet", "{text}"),
         }
     }
 }
 
-/// Shows the fleet until `until` completes. `banner` heads the table.
+/// Shows the fleet until `until` completes. `banner` heads the view.
 pub async fn show_until(
     apps: &[AppConfig],
     registry: &Registry,
     banner: &str,
     until: impl Future<Output = ()>,
 ) {
-    let sink = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{msg}") {
-            bar.set_style(style);
-        }
-        Sink::Terminal(bar)
+    let mut sink = Sink::new();
+    if let Sink::Terminal { bar, .. } = &sink {
+        bar.println(banner);
     } else {
-        Sink::Log
-    };
-    sink.line(banner);
+        tracing::info!(target: "fleet", "{banner}");
+    }
     let mut previous: BTreeMap<String, TargetStatus> = BTreeMap::new();
     let mut previous_counts: Vec<String> = Vec::new();
     let mut ready = false;
@@ -66,30 +96,38 @@ pub async fn show_until(
         let current: BTreeMap<String, TargetStatus> =
             targets.iter().map(|t| (t.id.clone(), t.clone())).collect();
         for change in changes(&previous, &current) {
-            sink.line(&change);
+            sink.event(change);
         }
         previous = current;
 
         let summaries = table::summarise(apps, &targets);
+        if !ready && summaries.iter().all(table::AppSummary::is_steady) {
+            ready = true;
+            sink.event("fleet ready: every desired target is healthy".to_owned());
+        }
         let counts: Vec<String> = summaries.iter().map(table::AppSummary::line).collect();
         match &sink {
-            Sink::Terminal(bar) => {
-                bar.set_message(format!("\n{}", table::render(apps, &targets)));
+            Sink::Terminal { bar, recent, .. } => {
+                let mut view = format!("\n{}", table::render(apps, &targets));
+                if !recent.is_empty() {
+                    view.push_str("\nrecent:\n");
+                    for line in recent {
+                        view.push_str(line);
+                        view.push('\n');
+                    }
+                }
+                bar.set_message(view);
             }
             Sink::Log if counts != previous_counts => {
                 for line in &counts {
-                    sink.line(line);
+                    tracing::info!(target: "fleet", "{line}");
                 }
             }
             Sink::Log => {}
         }
         previous_counts = counts;
-        if !ready && summaries.iter().all(table::AppSummary::is_steady) {
-            ready = true;
-            sink.line("fleet ready: every desired target is healthy");
-        }
     }
-    if let Sink::Terminal(bar) = &sink {
+    if let Sink::Terminal { bar, .. } = &sink {
         bar.finish_and_clear();
     }
 }

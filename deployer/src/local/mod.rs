@@ -13,11 +13,6 @@
 //! (the proxy), [`admin`] (the gateway's admin endpoint), [`table`] and
 //! [`live`] (what a person sees), and [`http`] (the one HTTP client).
 
-use std::time::Instant;
-
-use crate::cli::{DeployArgs, DownArgs, GlobalArgs, StatusArgs, UpArgs};
-use crate::report::Report;
-
 pub mod admin;
 pub mod container;
 pub mod discovery;
@@ -32,7 +27,13 @@ pub mod rules;
 pub mod status;
 pub mod table;
 pub mod targets;
+#[cfg(test)]
+mod testing;
 pub mod up;
+
+pub use rollout::deploy;
+pub use status::status;
+pub use up::{down, up};
 
 /// The `target` of every local report.
 const TARGET: &str = "local";
@@ -41,34 +42,14 @@ const TARGET: &str = "local";
 /// `--environment` says otherwise.
 const LOCAL_ENVIRONMENT: &str = "local";
 
-/// `deployer up`.
-pub async fn up(global: &GlobalArgs, args: &UpArgs, started: Instant) -> anyhow::Result<Report> {
-    up::up(global, args, started).await
-}
-
-/// `deployer down`.
-pub async fn down(
-    global: &GlobalArgs,
-    args: &DownArgs,
-    started: Instant,
-) -> anyhow::Result<Report> {
-    up::down(global, args, started).await
-}
-
-/// `deployer deploy --target local`.
-pub async fn deploy(
-    global: &GlobalArgs,
-    args: &DeployArgs,
-    started: Instant,
-) -> anyhow::Result<Report> {
-    rollout::deploy(global, args, started).await
-}
-
-/// `deployer status --target local`.
-pub async fn status(
-    global: &GlobalArgs,
-    args: &StatusArgs,
-    started: Instant,
-) -> anyhow::Result<Report> {
-    status::status(global, args, started).await
+/// What `deploy` and `status` start from: the apps named on the command
+/// line, the fleet `DEPLOYER_GATEWAY` names, and the engine.
+async fn open(
+    global: &crate::cli::GlobalArgs,
+    names: &[String],
+) -> anyhow::Result<(Vec<crate::apps::AppTarget>, fleet::Fleet, bollard::Docker)> {
+    let targets = crate::apps::resolve(global, names, LOCAL_ENVIRONMENT)?;
+    let fleet = fleet::Fleet::from_env()?;
+    let docker = crate::docker::connect().await?;
+    Ok((targets, fleet, docker))
 }

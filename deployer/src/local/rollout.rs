@@ -23,9 +23,9 @@ use super::admin::AdminClient;
 use super::fleet::{self, Fleet, FleetContainer};
 use super::images::{self, Build};
 use super::targets::{TargetState, TargetStatus};
-use super::{container, LOCAL_ENVIRONMENT, TARGET};
-use crate::apps::{self, AppTarget};
-use crate::cli::{DeployArgs, GlobalArgs};
+use super::{container, TARGET};
+use crate::apps::AppTarget;
+use crate::cli::{DeployArgs, GlobalArgs, Output};
 use crate::progress::Progress;
 use crate::report::{AppReport, Outcome, Report};
 
@@ -39,16 +39,14 @@ pub async fn deploy(
     args: &DeployArgs,
     started: Instant,
 ) -> anyhow::Result<Report> {
-    let targets = apps::resolve(global, &args.apps, LOCAL_ENVIRONMENT)?;
-    let fleet = Fleet::from_env()?;
-    let docker = crate::docker::connect().await?;
+    let (targets, fleet, docker) = super::open(global, &args.apps).await?;
     let admin = AdminClient::new(fleet);
     if args.image.registry.is_some() {
         tracing::info!("--registry does not apply to the local target: nothing is pushed");
     }
     let deploys = targets
         .iter()
-        .map(|target| deploy_app(&docker, &fleet, &admin, target, args));
+        .map(|target| deploy_app(&docker, &fleet, &admin, target, args, global.output));
     let reports = futures_util::future::join_all(deploys).await;
     Ok(Report::new("deploy", reports, started.elapsed()))
 }
@@ -60,11 +58,12 @@ async fn deploy_app(
     admin: &AdminClient,
     target: &AppTarget,
     args: &DeployArgs,
+    output: Output,
 ) -> AppReport {
     let started = Instant::now();
     let mut report = AppReport::new(target.name(), TARGET, Outcome::Error);
     report.service = target.name().to_owned();
-    let outcome = run(docker, fleet, admin, target, args, &mut report).await;
+    let outcome = run(docker, fleet, admin, target, args, output, &mut report).await;
     let (outcome, message) = match outcome {
         Ok(done) => done,
         Err(err) => {
@@ -94,6 +93,7 @@ async fn run(
     admin: &AdminClient,
     target: &AppTarget,
     args: &DeployArgs,
+    output: Output,
     report: &mut AppReport,
 ) -> anyhow::Result<(Outcome, String)> {
     let app = target.name();
@@ -153,7 +153,13 @@ async fn run(
             revision,
         };
         let body = container::create_body(&taskdef, target, fleet, &placement)?;
-        println!("{}", serde_json::to_string_pretty(&body)?);
+        // Stdout belongs to the JSON result when there is one.
+        let text = serde_json::to_string_pretty(&body)?;
+        if output == Output::Json {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
         return Ok((
             Outcome::DryRun,
             format!("would replace {} ({current_version}) with {new_name} ({version}); APP_PORT is picked per container", revision_name(target, current)),

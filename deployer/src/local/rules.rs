@@ -111,11 +111,7 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn shipped(app: &str) -> AppConfig {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-        config::load_app(&dir, app).expect("shipped config loads")
-    }
+    use crate::local::testing::shipped;
 
     #[test]
     fn the_shipped_apps_route_by_prefix() {

@@ -6,11 +6,10 @@
 use std::time::Instant;
 
 use super::admin::AdminClient;
-use super::fleet::{self, Fleet};
+use super::fleet;
 use super::table;
 use super::targets::TargetStatus;
-use super::{LOCAL_ENVIRONMENT, TARGET};
-use crate::apps;
+use super::TARGET;
 use crate::cli::{GlobalArgs, Output, StatusArgs};
 use crate::report::{AppReport, Outcome, Report};
 
@@ -20,10 +19,8 @@ pub async fn status(
     args: &StatusArgs,
     started: Instant,
 ) -> anyhow::Result<Report> {
-    let targets = apps::resolve(global, &args.apps, LOCAL_ENVIRONMENT)?;
+    let (targets, fleet, docker) = super::open(global, &args.apps).await?;
     let configs: Vec<config::AppConfig> = targets.iter().map(|t| t.config.clone()).collect();
-    let fleet = Fleet::from_env()?;
-    let docker = crate::docker::connect().await?;
     let containers: Vec<fleet::FleetContainer> = fleet::list(&docker, &fleet)
         .await?
         .into_iter()

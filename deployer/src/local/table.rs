@@ -141,6 +141,7 @@ pub fn render(apps: &[AppConfig], targets: &[TargetStatus]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::local::testing::shipped;
 
     fn target(name: &str, rev: u32, state: TargetState, container_state: &str) -> TargetStatus {
         TargetStatus {
@@ -158,11 +159,7 @@ mod tests {
     }
 
     fn apps() -> Vec<AppConfig> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-        vec![
-            config::load_app(&dir, "service-a").expect("loads"),
-            config::load_app(&dir, "service-b").expect("loads"),
-        ]
+        vec![shipped("service-a"), shipped("service-b")]
     }
 
     #[test]

@@ -357,8 +357,7 @@ mod tests {
     use super::*;
 
     fn app(name: &str, delay: u32) -> AppConfig {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-        let mut cfg = config::load_app(&dir, "service-b").expect("shipped config loads");
+        let mut cfg = crate::local::testing::shipped("service-b");
         cfg.app = name.to_owned();
         cfg.deploy.deregistration_delay_seconds = delay;
         cfg.health_check.healthy_threshold = 2;
