@@ -180,6 +180,125 @@ fn forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, listener_port: u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::local::fleet::FleetContainer;
+    use crate::local::health::Verdict;
+    use axum::http::Method;
+
+    /// An upstream that echoes what the gateway forwarded.
+    async fn upstream() -> SocketAddr {
+        let app = Router::new().fallback(|headers: HeaderMap, uri: Uri| async move {
+            let forwarded = headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            format!("{} from {forwarded}", uri)
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    /// A gateway for service-b with one target at `target`, healthy or not.
+    async fn gateway(target: SocketAddr, healthy: bool) -> (SocketAddr, Arc<Registry>) {
+        let app = crate::local::testing::shipped("service-b");
+        let registry = Arc::new(Registry::new(std::slice::from_ref(&app)));
+        registry.sync(vec![FleetContainer {
+            id: "t1".into(),
+            name: "service-b-1".into(),
+            app: "service-b".into(),
+            port: target.port(),
+            version: "v1".into(),
+            revision: 1,
+            image: "service-b:v1".into(),
+            state: "running".into(),
+        }]);
+        if healthy {
+            for _ in 0..app.health_check.healthy_threshold {
+                registry.record("t1", Verdict::Pass);
+            }
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let gateway = Arc::new(Gateway {
+            fleet: addr.to_string(),
+            port: addr.port(),
+            rules: Rules::new(&[app]).expect("rules"),
+            registry: Arc::clone(&registry),
+            client: http::client(true),
+        });
+        tokio::spawn(serve(listener, gateway, std::future::pending::<()>()));
+        (addr, registry)
+    }
+
+    async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+        let uri: Uri = format!("http://{addr}{path}").parse().expect("uri");
+        let (status, body) = http::call(
+            &http::client(false),
+            Method::GET,
+            uri,
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("the gateway answers");
+        (status.as_u16(), String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn requests_reach_a_healthy_target_and_nothing_reaches_a_new_one() {
+        let target = upstream().await;
+        let (healthy, _) = gateway(target, true).await;
+        assert_eq!(
+            get(healthy, "/finance/x?y=1").await,
+            (200, "/finance/x?y=1 from 127.0.0.1".to_owned())
+        );
+        assert_eq!(get(healthy, "/other").await, (404, "Not found".to_owned()));
+
+        let (initial, registry) = gateway(target, false).await;
+        assert_eq!(
+            get(initial, "/finance").await.0,
+            503,
+            "no healthy target yet"
+        );
+        registry.deregister("t1", std::time::Instant::now());
+        assert_eq!(get(initial, "/finance").await.0, 503);
+    }
+
+    #[tokio::test]
+    async fn a_target_that_refuses_gets_a_502() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a port nobody listens on");
+        let (addr, _) = gateway(closed, true).await;
+        assert_eq!(get(addr, "/payment").await, (502, "Bad gateway".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn the_admin_endpoint_reports_and_deregisters_targets() {
+        let target = upstream().await;
+        let (addr, _) = gateway(target, true).await;
+        let admin = crate::local::admin::AdminClient::new(crate::local::fleet::Fleet::new(addr));
+        let view = admin.view().await.expect("view");
+        assert_eq!(view.fleet, addr.to_string());
+        assert_eq!(view.targets.len(), 1);
+        assert_eq!(
+            view.targets[0].state,
+            crate::local::targets::TargetState::Healthy
+        );
+        let status = admin.deregister("t1").await.expect("deregistered");
+        assert_eq!(
+            status.state,
+            crate::local::targets::TargetState::Unused,
+            "idle: drained at once"
+        );
+        assert_eq!(get(addr, "/finance").await.0, 503);
+        let err = admin.deregister("ghost").await.expect_err("unknown target");
+        assert!(
+            err.contains("HTTP 404") && err.contains("no target ghost"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn hop_by_hop_headers_and_the_ones_connection_names_are_dropped() {

@@ -88,10 +88,12 @@ pub async fn show_until(
     let mut ticks = tokio::time::interval(REFRESH);
     tokio::pin!(until);
     loop {
-        tokio::select! {
-            () = &mut until => break,
-            _ = ticks.tick() => {}
-        }
+        // When it is time to stop, the view is brought up to date once more,
+        // so that no change goes unreported.
+        let stopping = tokio::select! {
+            () = &mut until => true,
+            _ = ticks.tick() => false,
+        };
         let targets = registry.snapshot(Instant::now());
         let current: BTreeMap<String, TargetStatus> =
             targets.iter().map(|t| (t.id.clone(), t.clone())).collect();
@@ -126,6 +128,9 @@ pub async fn show_until(
             Sink::Log => {}
         }
         previous_counts = counts;
+        if stopping {
+            break;
+        }
     }
     if let Sink::Terminal { bar, .. } = &sink {
         bar.finish_and_clear();
