@@ -11,7 +11,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "deployer",
     version,
-    args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = crate::exit::HELP
 )]
@@ -272,3 +271,86 @@ pub struct UpArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DownArgs {}
+
+/// Parses the process arguments, exiting with a usage error (code 2) when
+/// they do not fit.
+pub fn parse() -> Cli {
+    try_parse_from(std::env::args_os()).unwrap_or_else(|err| err.exit())
+}
+
+/// Parses `args`. Deploy flags given before a subcommand
+/// (`deployer --dry-run status`) would otherwise be ignored without a word,
+/// so they are refused.
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(args)?;
+    if let Some((name, _)) = matches.subcommand() {
+        let deploy_args = <DeployArgs as Args>::augment_args(clap::Command::new("deploy"));
+        let misplaced = deploy_args.get_arguments().find(|arg| {
+            matches!(
+                matches.value_source(arg.get_id().as_str()),
+                Some(clap::parser::ValueSource::CommandLine)
+            )
+        });
+        if let Some(arg) = misplaced {
+            let flag = arg
+                .get_long()
+                .map(|l| format!("--{l}"))
+                .unwrap_or_else(|| arg.get_id().to_string());
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "{flag} is a deploy flag; `deployer {name}` does not take it before its name"
+                ),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&matches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        try_parse_from(std::iter::once("deployer").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn an_app_name_alone_means_deploy() {
+        let cli = parse(&["service-b", "--image", "r/s:1", "--cluster", "c"]).expect("parses");
+        assert!(cli.command.is_none());
+        assert_eq!(cli.deploy.apps, ["service-b"]);
+        assert_eq!(cli.deploy.image.image.as_deref(), Some("r/s:1"));
+        assert_eq!(cli.global.cluster.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn global_flags_may_come_before_the_subcommand() {
+        let cli = parse(&["--config-dir", "x", "deploy", "service-a"]).expect("parses");
+        match cli.command {
+            Some(Command::Deploy(args)) => assert_eq!(args.apps, ["service-a"]),
+            other => panic!("expected deploy, got {other:?}"),
+        }
+        assert_eq!(cli.global.config_dir, std::path::Path::new("x"));
+        let cli = parse(&["--target", "local", "status"]).expect("parses");
+        assert!(matches!(cli.command, Some(Command::Status(_))));
+        assert_eq!(cli.global.target, Target::Local);
+    }
+
+    #[test]
+    fn deploy_flags_before_another_subcommand_are_refused() {
+        let err = parse(&["--dry-run", "status"]).expect_err("refused");
+        assert!(err.to_string().contains("--dry-run"), "{err}");
+    }
+
+    #[test]
+    fn tag_and_image_exclude_each_other() {
+        assert!(parse(&["deploy", "service-a", "--tag", "t", "--image", "r/s:1"]).is_err());
+    }
+}

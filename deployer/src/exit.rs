@@ -14,10 +14,12 @@ Exit codes:
   5  deployment timed out and was rolled back to the previous revision
   6  AWS or Docker error
   7  rollback failed: the service may not be on a known-good revision
+  8  another deployment replaced this one before it finished; nothing was
+     rolled back, because that would undo the other deployment
 ";
 
 /// The process exit code for an outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
     /// Everything worked.
@@ -36,6 +38,8 @@ pub enum Code {
     Backend = 6,
     /// The rollback failed too.
     RollbackFailed = 7,
+    /// Another deployment replaced this one before it finished.
+    Superseded = 8,
 }
 
 impl Code {
@@ -44,10 +48,30 @@ impl Code {
         self as i32
     }
 
+    /// How serious the outcome is, for choosing one exit code for several
+    /// apps. The numbers are stable for scripts and so cannot carry this
+    /// order: a service left off a known-good revision outranks everything.
+    pub fn severity(self) -> u8 {
+        match self {
+            Code::Success => 0,
+            Code::Differences => 1,
+            Code::Superseded => 2,
+            Code::BadInput => 3,
+            Code::Preflight => 4,
+            Code::TimedOut => 5,
+            Code::RolledBack => 6,
+            Code::Backend => 7,
+            Code::RollbackFailed => 8,
+        }
+    }
+
     /// Of several apps' outcomes, the one a single exit code should report:
     /// the most serious.
     pub fn worst(codes: impl IntoIterator<Item = Code>) -> Code {
-        codes.into_iter().max().unwrap_or(Code::Success)
+        codes
+            .into_iter()
+            .max_by_key(|c| c.severity())
+            .unwrap_or(Code::Success)
     }
 }
 
@@ -110,4 +134,30 @@ pub fn code_of(err: &anyhow::Error) -> Code {
         return Code::BadInput;
     }
     Code::Backend
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn a_failed_rollback_outranks_every_other_outcome() {
+        let all = [
+            Code::Success,
+            Code::Differences,
+            Code::BadInput,
+            Code::Preflight,
+            Code::RolledBack,
+            Code::TimedOut,
+            Code::Backend,
+            Code::RollbackFailed,
+            Code::Superseded,
+        ];
+        assert_eq!(Code::worst(all), Code::RollbackFailed);
+        assert_eq!(
+            Code::worst([Code::Superseded, Code::RolledBack]),
+            Code::RolledBack
+        );
+        assert_eq!(Code::worst([]), Code::Success);
+    }
 }

@@ -4,15 +4,13 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Parser;
-
-use deployer::cli::{Cli, Output};
+use deployer::cli::Output;
 use deployer::exit::{self, Code};
 use deployer::report::Report;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = deployer::cli::parse();
     telemetry::init(
         cli.global.log_format,
         "info,aws_config=warn,aws_smithy_runtime=warn",

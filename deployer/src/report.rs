@@ -26,6 +26,12 @@ pub enum Outcome {
     Timeout,
     /// The rollback did not complete either.
     RollbackFailed,
+    /// Another deployment replaced this one before it finished; nothing
+    /// was rolled back.
+    Superseded,
+    /// `diff --exit-code`: the rendered task definition differs from the
+    /// running one.
+    Differences,
     /// A flag, a JSON file or an environment variable is wrong.
     BadInput,
     /// An AWS or Docker error.
@@ -41,8 +47,23 @@ impl Outcome {
             Outcome::Failed => Code::RolledBack,
             Outcome::Timeout => Code::TimedOut,
             Outcome::RollbackFailed => Code::RollbackFailed,
+            Outcome::Superseded => Code::Superseded,
+            Outcome::Differences => Code::Differences,
             Outcome::BadInput => Code::BadInput,
             Outcome::Error => Code::Backend,
+        }
+    }
+
+    /// The outcome of an error that maps to `code`.
+    pub fn of_error(code: Code) -> Outcome {
+        match code {
+            Code::Preflight => Outcome::PreflightFailed,
+            Code::RolledBack => Outcome::Failed,
+            Code::TimedOut => Outcome::Timeout,
+            Code::RollbackFailed => Outcome::RollbackFailed,
+            Code::Superseded => Outcome::Superseded,
+            Code::BadInput | Code::Differences => Outcome::BadInput,
+            Code::Success | Code::Backend => Outcome::Error,
         }
     }
 }
@@ -78,6 +99,10 @@ pub struct AppReport {
     pub message: String,
     /// Wall time for this app.
     pub duration_seconds: f64,
+    /// What the command found, for commands that report more than an
+    /// outcome: `render`'s task definition, `diff`'s diff, `status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 impl AppReport {
@@ -98,6 +123,7 @@ impl AppReport {
             pruned: Vec::new(),
             message: String::new(),
             duration_seconds: 0.0,
+            details: None,
         }
     }
 
@@ -130,7 +156,7 @@ impl Report {
     pub fn new(command: &'static str, apps: Vec<AppReport>, elapsed: Duration) -> Self {
         let worst = apps
             .iter()
-            .max_by_key(|a| a.outcome.code())
+            .max_by_key(|a| a.outcome.code().severity())
             .map(|a| a.outcome)
             .unwrap_or(Outcome::Completed);
         Report {
@@ -179,14 +205,7 @@ impl Report {
 impl Report {
     /// The report for a command that failed before it had per-app results.
     pub fn failed(err: &anyhow::Error, code: Code, elapsed: Duration) -> Self {
-        let outcome = match code {
-            Code::Preflight => Outcome::PreflightFailed,
-            Code::RolledBack => Outcome::Failed,
-            Code::TimedOut => Outcome::Timeout,
-            Code::RollbackFailed => Outcome::RollbackFailed,
-            Code::BadInput | Code::Differences => Outcome::BadInput,
-            Code::Success | Code::Backend => Outcome::Error,
-        };
+        let outcome = Outcome::of_error(code);
         Report {
             command: "",
             exit_code: code.as_i32(),

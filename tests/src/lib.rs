@@ -6,6 +6,10 @@
 //! fails the test instead of skipping it. A bare `cargo test` on a laptop
 //! without Docker skips those tests with a message that says so.
 
+pub mod app_checks;
+pub mod load;
+pub mod service;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,38 +1,374 @@
 //! ECS: render, register, roll out, follow, roll back, prune.
+//!
+//! Each command resolves its apps, runs them in parallel (one future per
+//! app on the same client), and gathers one [`Report`]. The work itself is
+//! written against [`api::EcsApi`], so that unit tests run it against a
+//! scripted fake:
+//!
+//! * [`deploy`]: the cycle (preflight, render, register, update, follow,
+//!   roll back, prune);
+//! * [`render`] and [`diff`]: what the request looks like and how it differs
+//!   from the running revision;
+//! * [`rollback`] and [`prune`];
+//! * [`status`].
 
+use std::path::Path;
 use std::time::Instant;
 
+use futures_util::future::join_all;
+
+use crate::apps::{self, AppTarget};
 use crate::cli::{
-    DeployArgs, DiffArgs, GlobalArgs, PruneArgs, RenderArgs, RollbackArgs, StatusArgs,
+    DeployArgs, DiffArgs, GlobalArgs, ImageSource, Output, PruneArgs, RenderArgs, RollbackArgs,
+    StatusArgs,
 };
-use crate::report::Report;
+use crate::exit::{self, Failure};
+use crate::image::reference::ImageRef;
+use crate::report::{AppReport, Outcome, Report};
+
+mod api;
+mod deploy;
+pub mod diff;
+pub mod history;
+mod preflight;
+pub mod prune;
+pub mod render;
+pub mod revision;
+mod rollback;
+mod rollout;
+mod status;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
+use api::SdkEcs;
+use deploy::{ImageChoice, Options};
+use rollback::Pace;
 
 /// `deployer deploy` on ECS.
-pub async fn deploy(_g: &GlobalArgs, _a: &DeployArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("deploy: not implemented yet")
+pub async fn deploy(g: &GlobalArgs, a: &DeployArgs, started: Instant) -> anyhow::Result<Report> {
+    let targets = apps::resolve(g, &a.apps, deploy::DEFAULT_ENVIRONMENT)?;
+    if let Some(uri) = &a.image.image {
+        if targets.len() > 1 {
+            return Err(Failure::bad_input(format!(
+                "--image names one image, but {} apps were given; deploy them one at a time, or use --tag",
+                targets.len()
+            ))
+            .into());
+        }
+        ImageRef::parse(uri, "--image")?;
+    }
+    let aws = crate::aws::load(g).await;
+    let ecs = SdkEcs::new(&aws);
+    let opts = Options {
+        dry_run: a.dry_run,
+        pace: Pace {
+            timeout: a.timeout,
+            poll: a.poll_interval,
+        },
+        keep: a.keep,
+        prune: !a.no_prune,
+        check_image: a.image.image.is_some(),
+        inherit_environment: g.environment.is_none(),
+    };
+    let image_of = |target: &AppTarget| {
+        let aws = &aws;
+        let target = target.clone();
+        async move {
+            Ok(match &a.image.image {
+                Some(uri) => ImageChoice::Given(uri.clone()),
+                None if a.dry_run => planned(&a.image, &a.context)?,
+                None => ImageChoice::Given(
+                    crate::image::publish(&target, &a.image, &a.context, aws).await?,
+                ),
+            })
+        }
+    };
+    let reports = deploy_apps(&ecs, &targets, image_of, opts).await;
+    if a.dry_run && g.output == Output::Text {
+        for r in &reports {
+            print_rendered(r, true);
+        }
+    }
+    Ok(Report::new("deploy", reports, started.elapsed()))
+}
+
+/// Deploys every app at once, each with the image `image_of` gives it
+/// (built and pushed, or given), and returns their reports in order.
+pub(crate) async fn deploy_apps<F, Fut>(
+    ecs: &impl api::EcsApi,
+    targets: &[AppTarget],
+    image_of: F,
+    opts: Options,
+) -> Vec<AppReport>
+where
+    F: Fn(&AppTarget) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ImageChoice>>,
+{
+    let runs = targets.iter().map(|target| {
+        let image = image_of(target);
+        async move {
+            let clock = Instant::now();
+            let mut report = base_report(target);
+            let result = async {
+                let image = image.await?;
+                deploy::deploy(ecs, target, &image, opts, &mut report).await
+            }
+            .await;
+            finished(report, result, clock)
+        }
+    });
+    join_all(runs).await
 }
 
 /// `deployer render`.
-pub async fn render(_g: &GlobalArgs, _a: &RenderArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("render: not implemented yet")
+pub async fn render(g: &GlobalArgs, a: &RenderArgs, started: Instant) -> anyhow::Result<Report> {
+    let report = render_one(g, a).await?;
+    if g.output == Output::Text {
+        print_rendered(&report, false);
+    }
+    Ok(one_report("render", report, started))
 }
 
 /// `deployer diff`.
-pub async fn diff(_g: &GlobalArgs, _a: &DiffArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("diff: not implemented yet")
+pub async fn diff(g: &GlobalArgs, a: &DiffArgs, started: Instant) -> anyhow::Result<Report> {
+    let mut report = render_one(g, &a.render).await?;
+    let differs = report
+        .details
+        .as_ref()
+        .is_some_and(|d| d["diff"].is_string());
+    if differs && a.exit_code && report.outcome == Outcome::DryRun {
+        let message = report.message.clone();
+        set(&mut report, Outcome::Differences, message);
+    }
+    if g.output == Output::Text && report.details.is_some() {
+        let text = report.details.as_ref().and_then(|d| d["diff"].as_str());
+        print!("{}", text.unwrap_or_default());
+    }
+    Ok(one_report("diff", report, started))
+}
+
+async fn render_one(g: &GlobalArgs, a: &RenderArgs) -> anyhow::Result<AppReport> {
+    let image = match &a.image.image {
+        Some(uri) => {
+            ImageRef::parse(uri, "--image")?;
+            ImageChoice::Given(uri.clone())
+        }
+        None => planned(&a.image, Path::new("."))?,
+    };
+    let (target, ecs) = one_app(g, &a.app).await?;
+    let clock = Instant::now();
+    let mut report = base_report(&target);
+    let result = async {
+        let (rendered, image) =
+            deploy::render_next(&ecs, &target, &image, g.environment.is_none()).await?;
+        report.image = Some(image);
+        report.previous_revision = Some(revision::name(&rendered.current.revision));
+        let message = match &rendered.diff {
+            Some(d) => format!(
+                "differs from {} in {} lines",
+                revision::name(&rendered.current.revision),
+                d.lines()
+                    .filter(|l| l.starts_with(['+', '-'])
+                        && !l.starts_with("+++")
+                        && !l.starts_with("---"))
+                    .count()
+            ),
+            None => format!("same as {}", revision::name(&rendered.current.revision)),
+        };
+        report.details = Some(rendered.details());
+        set(&mut report, Outcome::DryRun, message);
+        Ok(())
+    }
+    .await;
+    Ok(finished(report, result, clock))
 }
 
 /// `deployer status` on ECS.
-pub async fn status(_g: &GlobalArgs, _a: &StatusArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("status: not implemented yet")
+pub async fn status(g: &GlobalArgs, a: &StatusArgs, started: Instant) -> anyhow::Result<Report> {
+    let targets = apps::resolve(g, &a.apps, deploy::DEFAULT_ENVIRONMENT)?;
+    let aws = crate::aws::load(g).await;
+    let ecs = SdkEcs::new(&aws);
+    let runs = targets.iter().map(|target| async {
+        let clock = Instant::now();
+        let mut report = base_report(target);
+        let result = async {
+            let status = status::status(&ecs, target).await?;
+            report.image = status.image.clone();
+            report.details = Some(serde_json::to_value(&status)?);
+            set(&mut report, Outcome::Completed, status.headline());
+            Ok(status.text(target.name()))
+        }
+        .await;
+        let text = result.as_ref().ok().cloned();
+        (finished(report, result.map(|_| ()), clock), text)
+    });
+    let results = join_all(runs).await;
+    if g.output == Output::Text {
+        for text in results.iter().filter_map(|(_, t)| t.as_deref()) {
+            println!("{text}");
+        }
+    }
+    let reports = results.into_iter().map(|(r, _)| r).collect();
+    Ok(Report::new("status", reports, started.elapsed()))
 }
 
 /// `deployer rollback`.
-pub async fn rollback(_g: &GlobalArgs, _a: &RollbackArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("rollback: not implemented yet")
+pub async fn rollback(
+    g: &GlobalArgs,
+    a: &RollbackArgs,
+    started: Instant,
+) -> anyhow::Result<Report> {
+    let (target, ecs) = one_app(g, &a.app).await?;
+    let clock = Instant::now();
+    let mut report = base_report(&target);
+    let pace = Pace {
+        timeout: a.timeout,
+        poll: a.poll_interval,
+    };
+    let result = rollback::rollback(&ecs, &target, a.revision, pace, &mut report).await;
+    Ok(one_report(
+        "rollback",
+        finished(report, result, clock),
+        started,
+    ))
 }
 
 /// `deployer prune`.
-pub async fn prune(_g: &GlobalArgs, _a: &PruneArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("prune: not implemented yet")
+pub async fn prune(g: &GlobalArgs, a: &PruneArgs, started: Instant) -> anyhow::Result<Report> {
+    let (target, ecs) = one_app(g, &a.app).await?;
+    let clock = Instant::now();
+    let mut report = base_report(&target);
+    let result = prune_app(&ecs, &target, a.keep, a.dry_run, &mut report).await;
+    Ok(one_report(
+        "prune",
+        finished(report, result, clock),
+        started,
+    ))
+}
+
+/// The one app a command names, and a client to act on it.
+async fn one_app(g: &GlobalArgs, app: &str) -> anyhow::Result<(AppTarget, SdkEcs)> {
+    let target = apps::resolve(g, &[app.to_owned()], deploy::DEFAULT_ENVIRONMENT)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::bad_input("no app given"))?;
+    let ecs = SdkEcs::new(&crate::aws::load(g).await);
+    Ok((target, ecs))
+}
+
+/// The report of a command on one app.
+fn one_report(command: &'static str, app: AppReport, started: Instant) -> Report {
+    Report::new(command, vec![app], started.elapsed())
+}
+
+async fn prune_app(
+    ecs: &impl api::EcsApi,
+    target: &AppTarget,
+    keep: usize,
+    dry_run: bool,
+    report: &mut AppReport,
+) -> anyhow::Result<()> {
+    let service = preflight::service(ecs, target).await?;
+    // The family the service runs, which is the app's unless someone
+    // pointed the service elsewhere.
+    let family = service
+        .task_definition()
+        .map(revision::family)
+        .unwrap_or(target.config.family())
+        .to_owned();
+    let plan = prune::prune(
+        ecs,
+        &target.cluster,
+        &target.service,
+        &family,
+        keep,
+        &[],
+        dry_run,
+    )
+    .await?;
+    let names: Vec<String> = plan.deregister.iter().map(|a| revision::name(a)).collect();
+    report.details = Some(serde_json::to_value(&plan)?);
+    let (outcome, verb) = if dry_run {
+        (Outcome::DryRun, "would deregister")
+    } else {
+        report.pruned = names.clone();
+        (Outcome::Completed, "deregistered")
+    };
+    let message = if names.is_empty() {
+        format!(
+            "nothing to prune in {family}; {} revisions kept",
+            plan.kept.len()
+        )
+    } else {
+        format!(
+            "{verb} {}; {} revisions kept",
+            names.join(", "),
+            plan.kept.len()
+        )
+    };
+    set(report, outcome, message);
+    Ok(())
+}
+
+/// The image a deploy would build, for a dry run or a render without
+/// `--image`.
+fn planned(source: &ImageSource, context: &Path) -> anyhow::Result<ImageChoice> {
+    let tag = match &source.tag {
+        Some(tag) => tag.clone(),
+        None => crate::image::default_tag(context)?,
+    };
+    Ok(ImageChoice::Planned {
+        tag,
+        registry: source.registry.clone(),
+    })
+}
+
+/// A report for `target` whose outcome is still to be set.
+fn base_report(target: &AppTarget) -> AppReport {
+    AppReport {
+        cluster: target.cluster.clone(),
+        service: target.service.clone(),
+        ..AppReport::new(target.name(), "aws", Outcome::Error)
+    }
+}
+
+/// Sets the outcome, its exit code and the message.
+pub(crate) fn set(report: &mut AppReport, outcome: Outcome, message: impl Into<String>) {
+    report.outcome = outcome;
+    report.exit_code = outcome.code().as_i32();
+    report.message = message.into();
+}
+
+/// The report once the work is over: an error becomes the outcome its exit
+/// code stands for, with its message.
+fn finished(mut report: AppReport, result: anyhow::Result<()>, clock: Instant) -> AppReport {
+    if let Err(err) = result {
+        let code = exit::code_of(&err);
+        set(&mut report, Outcome::of_error(code), format!("{err:#}"));
+    }
+    report.duration_seconds = clock.elapsed().as_secs_f64();
+    report
+}
+
+/// Prints `render`'s task definition (and, for a dry run, the diff) on
+/// stdout.
+fn print_rendered(report: &AppReport, with_diff: bool) {
+    let Some(details) = &report.details else {
+        return;
+    };
+    let running = details["running_revision"].as_str().unwrap_or("?");
+    if with_diff {
+        println!("# {}: task definition rendered from {running}", report.app);
+    }
+    print!("{}", diff::pretty(&details["task_definition"]));
+    if with_diff {
+        println!("# {}: diff against {running}", report.app);
+        match details["diff"].as_str() {
+            Some(d) => print!("{d}"),
+            None => println!("(no differences)"),
+        }
+    }
 }

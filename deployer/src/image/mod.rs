@@ -1,40 +1,121 @@
 //! Images: build through the Docker engine (bollard), tag, push to ECR or to
 //! an overriding registry, and check that an image exists.
+//!
+//! * [`context`] sends the build context, honouring `.dockerignore`.
+//! * [`builder`] runs the build and reports the failing step.
+//! * [`tag`] picks the default tag from git.
+//! * [`registry`] resolves where to push and with which credentials.
+//! * [`pusher`] pushes with per-layer progress and returns the digest.
+//!
+//! A locally built image is named `<repository>:<tag>` (the app's ECR
+//! repository name, by default the app name), so that `deployer build` and
+//! `deployer push` can run as separate pipeline stages: push finds what
+//! build made by that name.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
 use aws_config::SdkConfig;
+use bollard::Docker;
 
 use crate::apps::AppTarget;
-use crate::cli::{GlobalArgs, ImageArgs, ImageSource};
-use crate::report::Report;
+use crate::cli::{GlobalArgs, ImageArgs, ImageSource, Target};
+use crate::exit::Failure;
+use crate::report::{AppReport, Outcome, Report};
 
+pub mod builder;
+pub mod context;
+pub mod pusher;
 pub mod reference;
+pub mod registry;
+pub mod tag;
 
 use reference::ImageRef;
+use registry::Registry;
 
-/// `deployer build`.
-pub async fn build(_g: &GlobalArgs, _a: &ImageArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("build: not implemented yet")
+/// Images do not depend on the environment an app runs as; app resolution
+/// asks for a default all the same.
+const NO_ENVIRONMENT: &str = "";
+
+/// `deployer build`: builds each app's image as `<repository>:<tag>`.
+/// Stops at the first app that fails; the error names it.
+pub async fn build(g: &GlobalArgs, a: &ImageArgs, started: Instant) -> anyhow::Result<Report> {
+    let targets = crate::apps::resolve(g, &a.apps, NO_ENVIRONMENT)?;
+    let tag = resolve_tag(a.tag.as_deref(), &a.context)?;
+    let docker = crate::docker::connect().await?;
+    let mut reports = Vec::with_capacity(targets.len());
+    for target in &targets {
+        let app_started = Instant::now();
+        let (local, id) = build_app(&docker, target, &tag, &a.context).await?;
+        let message = format!("built {local} (image {})", builder::short_id(&id));
+        reports.push(app_report(g, target, local, message, app_started));
+    }
+    Ok(Report::new("build", reports, started.elapsed()))
 }
 
-/// `deployer push`.
-pub async fn push(_g: &GlobalArgs, _a: &ImageArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("push: not implemented yet")
+/// `deployer push`: pushes each app's `<repository>:<tag>` to its ECR
+/// repository, or to `--registry`. The report's image is the pushed image
+/// pinned by digest (`<repository>@sha256:...`).
+pub async fn push(g: &GlobalArgs, a: &ImageArgs, started: Instant) -> anyhow::Result<Report> {
+    let targets = crate::apps::resolve(g, &a.apps, NO_ENVIRONMENT)?;
+    let tag = resolve_tag(a.tag.as_deref(), &a.context)?;
+    // The AWS configuration is loaded only when ECR is the destination.
+    let aws;
+    let registry = match &a.registry {
+        Some(host) => Registry::Other(host),
+        None => {
+            aws = crate::aws::load(g).await;
+            Registry::Ecr(&aws)
+        }
+    };
+    // Every destination is checked before anything is pushed.
+    let mut destinations = Vec::with_capacity(targets.len());
+    for target in &targets {
+        destinations.push(registry.destination(target.config.repository()).await?);
+    }
+    let docker = crate::docker::connect().await?;
+    let mut reports = Vec::with_capacity(targets.len());
+    for (target, destination) in targets.iter().zip(&destinations) {
+        let app_started = Instant::now();
+        let pushed = push_built(&docker, target, &tag, destination).await?;
+        let message = format!("pushed {} as {}", pushed.tagged, pushed.digest);
+        reports.push(app_report(g, target, pushed.pinned, message, app_started));
+    }
+    Ok(Report::new("push", reports, started.elapsed()))
 }
 
 /// The image a deploy rolls out: `source.image` as given, or else the app's
 /// image built from `context`, tagged (`source.tag` or the git short SHA)
 /// and pushed to the app's repository (ECR, or `source.registry`).
-/// Returns the full image URI.
+/// Returns the full image URI by tag (`<registry>/<repository>:<tag>`).
 pub async fn publish(
-    _target: &AppTarget,
-    _source: &ImageSource,
-    _context: &Path,
-    _aws: &SdkConfig,
+    target: &AppTarget,
+    source: &ImageSource,
+    context: &Path,
+    aws: &SdkConfig,
 ) -> anyhow::Result<String> {
-    anyhow::bail!("image publishing: not implemented yet")
+    if let Some(image) = &source.image {
+        ImageRef::parse(image, "--image")?;
+        return Ok(image.clone());
+    }
+    let tag = resolve_tag(source.tag.as_deref(), context)?;
+    let registry = match &source.registry {
+        Some(host) => Registry::Other(host),
+        None => Registry::Ecr(aws),
+    };
+    // Where the image goes is checked before the build, which is the long
+    // part: a missing repository should not cost a build.
+    let destination = registry.destination(target.config.repository()).await?;
+    let docker = crate::docker::connect().await?;
+    build_app(&docker, target, &tag, context).await?;
+    let pushed = push_built(&docker, target, &tag, &destination).await?;
+    // The deploy names the tag, not the digest: ECS resolves a tag to its
+    // digest when it starts the deployment, the repositories are immutable,
+    // and the tag is what the app reports as its version (`APP_VERSION`).
+    // `deployer push` still reports the digest for those who pin by it.
+    tracing::info!(app = target.name(), image = %pushed.pinned, "pushed");
+    Ok(pushed.tagged)
 }
 
 /// Whether `uri` exists in its registry. ECR images are looked up with
@@ -87,17 +168,125 @@ async fn ecr_image_exists(image: &ImageRef, aws: &SdkConfig) -> anyhow::Result<b
     }
 }
 
-/// Builds the app's image for the local engine only, tagged `<app>:<tag>`,
-/// and returns that name.
-pub async fn build_local(
-    _target: &AppTarget,
-    _tag: &str,
-    _context: &Path,
-) -> anyhow::Result<String> {
-    anyhow::bail!("local image build: not implemented yet")
+/// Builds the app's image for the local engine only, tagged
+/// `<repository>:<tag>` (the repository defaults to the app name), and
+/// returns that name.
+pub async fn build_local(target: &AppTarget, tag: &str, context: &Path) -> anyhow::Result<String> {
+    let tag = resolve_tag(Some(tag), context)?;
+    let docker = crate::docker::connect().await?;
+    let (local, _) = build_app(&docker, target, &tag, context).await?;
+    Ok(local)
 }
 
-/// The default tag: the git short SHA of the tree at `context`.
-pub fn default_tag(_context: &Path) -> anyhow::Result<String> {
-    anyhow::bail!("default tag: not implemented yet")
+/// The default tag: the git short SHA of the tree at `context`, with a
+/// `-dirty-<content hash>` suffix when the tree has uncommitted changes
+/// (see [`tag`]).
+pub fn default_tag(context: &Path) -> anyhow::Result<String> {
+    Ok(tag::default_tag(context)?)
+}
+
+/// `explicit` when given and valid, else the default tag.
+fn resolve_tag(explicit: Option<&str>, context: &Path) -> anyhow::Result<String> {
+    let Some(tag) = explicit else {
+        return default_tag(context);
+    };
+    let parsed = ImageRef::parse(&format!("image:{tag}"), "--tag").ok();
+    if parsed.is_none_or(|p| p.reference.tag() != Some(tag)) {
+        return Err(Failure::bad_input(format!(
+            "--tag `{tag}`: not an image tag (letters, digits, `_`, `.` and `-`, at most 128)"
+        ))
+        .into());
+    }
+    Ok(tag.to_owned())
+}
+
+/// The local name of an app's image.
+fn local_name(target: &AppTarget, tag: &str) -> String {
+    format!("{}:{tag}", target.config.repository())
+}
+
+/// Builds `target`'s image as its local name; returns the name and the
+/// image id.
+async fn build_app(
+    docker: &Docker,
+    target: &AppTarget,
+    tag: &str,
+    context: &Path,
+) -> anyhow::Result<(String, String)> {
+    let local = local_name(target, tag);
+    let mut labels = HashMap::from([
+        (
+            "org.opencontainers.image.title".to_owned(),
+            target.name().to_owned(),
+        ),
+        (
+            "org.opencontainers.image.version".to_owned(),
+            tag.to_owned(),
+        ),
+    ]);
+    if let Some(revision) = tag::head_revision(context) {
+        labels.insert("org.opencontainers.image.revision".to_owned(), revision);
+    }
+    let spec = builder::BuildSpec {
+        app: target.name(),
+        context,
+        dockerfile: &target.config.deploy.dockerfile,
+        dockerfile_origin: format!(
+            "{}: field `deploy.dockerfile`",
+            target.config_file.display()
+        ),
+        image: &local,
+        labels,
+    };
+    let id = builder::build(docker, &spec).await?;
+    Ok((local, id))
+}
+
+/// Pushes `target`'s local image for `tag` to `destination`.
+async fn push_built(
+    docker: &Docker,
+    target: &AppTarget,
+    tag: &str,
+    destination: &registry::Destination,
+) -> anyhow::Result<pusher::Pushed> {
+    let local = local_name(target, tag);
+    let hint = format!("deployer build {} --tag {tag}", target.name());
+    pusher::push(docker, target.name(), &local, destination, tag, &hint).await
+}
+
+/// What the engine said went wrong, without bollard's wrapping: the
+/// message in a build or push stream, or the body of an error answer.
+fn engine_message(err: bollard::errors::Error) -> String {
+    match err {
+        bollard::errors::Error::DockerStreamError { error } => error,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message,
+        } => format!("the engine answered {status_code}: {message}"),
+        other => other.to_string(),
+    }
+}
+
+/// One app's line in a build or push report.
+fn app_report(
+    g: &GlobalArgs,
+    target: &AppTarget,
+    image: String,
+    message: String,
+    started: Instant,
+) -> AppReport {
+    let mut report = AppReport::new(
+        target.name(),
+        match g.target {
+            Target::Aws => "aws",
+            Target::Local => "local",
+        },
+        Outcome::Completed,
+    )
+    .with_outcome(Outcome::Completed, message);
+    report.cluster = target.cluster.clone();
+    report.service = target.service.clone();
+    report.image = Some(image);
+    report.duration_seconds = started.elapsed().as_secs_f64();
+    report
 }

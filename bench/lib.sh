@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# Helpers for bench/services.sh: start a server pinned to one core, time
+# its first healthy answer, read its memory, and run wrk on another core.
+
+: "${SERVER_CORE:=0}"
+: "${LOAD_CORE:=1}"
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# start_pinned PORT COMMAND... : starts COMMAND on SERVER_CORE with
+# APP_BIND=127.0.0.1 and APP_PORT=PORT; sets SERVER_PID and STARTED_MS.
+# It logs as in production (JSON, RUST_LOG=info: one line per request), to
+# /dev/null, so that the figures include the cost of the access log.
+start_pinned() {
+    local port=$1
+    shift
+    STARTED_MS=$(now_ms)
+    APP_BIND=127.0.0.1 APP_PORT=$port LOG_FORMAT=json RUST_LOG=info \
+        taskset -c "$SERVER_CORE" "$@" >/dev/null 2>&1 &
+    SERVER_PID=$!
+}
+
+# ms_to_healthy URL : polls URL until it answers 200 (10 s at most) and
+# prints the milliseconds since STARTED_MS. curl's own start-up (a few ms)
+# bounds the resolution.
+ms_to_healthy() {
+    local url=$1 deadline=$((SECONDS + 10))
+    until [[ $(curl -s -o /dev/null -w '%{http_code}' "$url") == 200 ]]; do
+        ((SECONDS < deadline)) || { echo "no healthy answer from $url" >&2; return 1; }
+    done
+    echo $(($(now_ms) - STARTED_MS))
+}
+
+# rss_mib PID : resident memory in MiB, one decimal.
+rss_mib() {
+    awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+}
+
+stop_server() {
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+
+# load URL : runs wrk on LOAD_CORE and prints "REQ_PER_S P99_MS".
+load() {
+    local out
+    out=$(taskset -c "$LOAD_CORE" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$1")
+    echo "$out" >>"$BENCH_LOG"
+    if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+        echo "wrk saw errors on $1:" >&2
+        echo "$out" >&2
+        return 1
+    fi
+    local rps p99
+    rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' <<<"$out")
+    p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+    echo "$rps $(to_ms "$p99")"
+}
+
+# to_ms 1.23ms|456.00us|1.02s : milliseconds, two decimals.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000
+        printf "%.2f", n
+    }'
+}
+
+# ratio A B : A / B, two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# image_mib IMAGE : the image's size on the engine in MiB, or "-".
+image_mib() {
+    docker image inspect -f '{{.Size}}' "$1" 2>/dev/null | awk '{ printf "%.1f", $1 / 1048576 }' || echo "-"
+}

@@ -1,0 +1,413 @@
+//! The deploy of one app: preflight, render, register, update, follow; roll
+//! back on failure or timeout; prune after success.
+
+use anyhow::Context;
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use super::api::EcsApi;
+use super::diff;
+use super::history::History;
+use super::preflight::{self, Current};
+use super::prune;
+use super::render;
+use super::revision;
+use super::rollback::{self, Pace};
+use super::rollout::{self, End, Watch};
+use crate::apps::AppTarget;
+use crate::progress::Progress;
+use crate::report::{AppReport, Outcome};
+use crate::taskdef;
+
+use super::set;
+
+/// The environment a deploy runs the app as when neither `--environment`
+/// nor `DEPLOY_ENV` says, and the running task definition does not either.
+pub const DEFAULT_ENVIRONMENT: &str = "production";
+
+/// How a deploy goes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// Render and diff only.
+    pub dry_run: bool,
+    /// The rollout's deadline and polling.
+    pub pace: Pace,
+    /// Revisions to keep when pruning.
+    pub keep: usize,
+    /// Prune after success.
+    pub prune: bool,
+    /// Check that the image exists first (off for a dry run of an image
+    /// not built yet).
+    pub check_image: bool,
+    /// Keep the running task definition's `APP_ENV` unless the command
+    /// line sets one.
+    pub inherit_environment: bool,
+}
+
+/// The task definition a deploy would register, beside the running one.
+#[derive(Debug, Clone)]
+pub(crate) struct Rendered {
+    /// What the service runs now.
+    pub current: Current,
+    /// The request that registers the next revision.
+    pub input: RegisterTaskDefinitionInput,
+    /// That request as JSON.
+    pub json: Value,
+    /// The normalised diff from the running revision; `None` when the same.
+    pub diff: Option<String>,
+}
+
+impl Rendered {
+    /// `render`'s and `--dry-run`'s report details.
+    pub fn details(&self) -> Value {
+        json!({
+            "running_revision": revision::name(&self.current.revision),
+            "task_definition": self.json,
+            "diff": self.diff,
+        })
+    }
+}
+
+/// The image a render shows.
+#[derive(Debug, Clone)]
+pub(crate) enum ImageChoice {
+    /// This image.
+    Given(String),
+    /// The image a deploy would build and push: `tag` in the app's
+    /// repository, on `registry` or else the registry the service pulls
+    /// from now.
+    Planned {
+        tag: String,
+        registry: Option<String>,
+    },
+}
+
+/// Preflight (cluster, service, the running revision, the app's container)
+/// and the task definition the deploy would register.
+pub(crate) async fn render_next(
+    ecs: &impl EcsApi,
+    target: &AppTarget,
+    image: &ImageChoice,
+    inherit_environment: bool,
+) -> anyhow::Result<(Rendered, String)> {
+    let current = preflight::current(ecs, target).await?;
+    let running = render::register_input(&current.task_definition, &current.tags)?;
+    let app_container = running
+        .container_definitions()
+        .iter()
+        .find(|c| c.name() == Some(target.config.container_name()));
+    let image = match image {
+        ImageChoice::Given(uri) => uri.clone(),
+        ImageChoice::Planned { tag, registry } => {
+            let registry = registry.clone().or_else(|| {
+                app_container
+                    .and_then(|c| c.image())
+                    .and_then(|i| i.split_once('/'))
+                    .map(|(host, _)| host.to_owned())
+            });
+            match registry {
+                Some(host) => format!("{host}/{}:{tag}", target.config.repository()),
+                None => format!("{}:{tag}", target.config.repository()),
+            }
+        }
+    };
+    let mut target = target.clone();
+    if inherit_environment {
+        let running_env = app_container
+            .and_then(|c| {
+                c.environment()
+                    .iter()
+                    .find(|kv| kv.name() == Some(config::vars::APP_ENV))
+            })
+            .and_then(|kv| kv.value());
+        if let Some(env) = running_env {
+            target.environment = env.to_owned();
+        }
+    }
+    let mut input = running.clone();
+    taskdef::apply(&mut input, &target, &image, taskdef::version_of(&image))?;
+    let running_json = render::request_json(&running).await?;
+    let json = render::request_json(&input).await?;
+    let diff = diff::unified(
+        &revision::name(&current.revision),
+        &running_json,
+        "rendered",
+        &json,
+    );
+    Ok((
+        Rendered {
+            current,
+            input,
+            json,
+            diff,
+        },
+        image,
+    ))
+}
+
+/// Deploys `image` for `target`, filling in `report`. An error leaves the
+/// service as it was (or back where it was): the caller turns it into the
+/// report's outcome.
+pub(crate) async fn deploy(
+    ecs: &impl EcsApi,
+    target: &AppTarget,
+    image: &ImageChoice,
+    opts: Options,
+    report: &mut AppReport,
+) -> anyhow::Result<()> {
+    let progress = Progress::spinner(format!("{} deploy", target.name()));
+    progress.update("preflight");
+    if let (ImageChoice::Given(uri), true) = (image, opts.check_image) {
+        report.image = Some(uri.clone());
+        preflight::image(ecs, uri).await?;
+    }
+    let (rendered, image) = render_next(ecs, target, image, opts.inherit_environment).await?;
+    report.image = Some(image.clone());
+    let previous = rendered.current.revision.clone();
+    let previous_name = revision::name(&previous);
+    report.previous_revision = Some(previous_name.clone());
+
+    if opts.dry_run {
+        report.details = Some(rendered.details());
+        let what = match &rendered.diff {
+            Some(_) => format!("would replace {previous_name} with {image}"),
+            None => format!("{previous_name} already runs this task definition"),
+        };
+        progress.finish("dry run: nothing changed");
+        set(
+            report,
+            Outcome::DryRun,
+            format!("dry run, nothing changed: {what}"),
+        );
+        return Ok(());
+    }
+    if rendered.diff.is_none() {
+        progress.finish("nothing to do");
+        set(
+            report,
+            Outcome::NoChange,
+            format!("{previous_name} already runs {image} with these settings; nothing registered"),
+        );
+        return Ok(());
+    }
+    preflight::settled(&rendered.current.service)?;
+
+    let run = Run {
+        ecs,
+        target,
+        history: History::of(&rendered.current.service),
+        service_arn: rendered.current.service.service_arn().map(str::to_owned),
+        previous,
+        opts,
+        progress,
+    };
+    run.roll_out(rendered.input, &image, report).await
+}
+
+/// A deploy past the point of no return: registering, updating, following,
+/// and then rolling back or pruning.
+struct Run<'a, E> {
+    ecs: &'a E,
+    target: &'a AppTarget,
+    /// The rollback record as it was before this deploy.
+    history: History,
+    service_arn: Option<String>,
+    /// The revision PRIMARY before this deploy: the rollback target.
+    previous: String,
+    opts: Options,
+    progress: Progress,
+}
+
+impl<E: EcsApi> Run<'_, E> {
+    async fn roll_out(
+        &self,
+        input: RegisterTaskDefinitionInput,
+        image: &str,
+        report: &mut AppReport,
+    ) -> anyhow::Result<()> {
+        let (ecs, target, progress) = (self.ecs, self.target, &self.progress);
+        progress.update("registering the task definition");
+        let registered = ecs.register(input).await?;
+        let new_revision = registered
+            .task_definition_arn()
+            .context("RegisterTaskDefinition returned no ARN")?
+            .to_owned();
+        let new_name = revision::name(&new_revision);
+        report.new_revision = Some(new_name.clone());
+
+        // Recorded before the update, so that it survives this process.
+        let recorded = self.history.pushed(&self.previous);
+        rollback::record(ecs, self.service_arn.as_deref(), &recorded, progress).await;
+
+        progress.update(format!("updating service {} to {new_name}", target.service));
+        let deadline = Instant::now() + self.opts.pace.timeout;
+        let updated = match ecs
+            .update_service(&target.cluster, &target.service, &new_revision)
+            .await
+        {
+            Ok(updated) => updated,
+            Err(err) => {
+                rollback::record(ecs, self.service_arn.as_deref(), &self.history, progress).await;
+                return Err(err);
+            }
+        };
+        let Some(deployment) = rollout::started_deployment(&updated, &new_revision) else {
+            let cause = format!("ECS reported no deployment of {new_name} after UpdateService");
+            return self.roll_back(report, Outcome::Failed, cause).await;
+        };
+        let id = deployment.id().unwrap_or_default().to_owned();
+        report.deployment_id = Some(id.clone());
+        progress.println(format!(
+            "deployment {id}: {} -> {new_name} ({image})",
+            revision::name(&self.previous)
+        ));
+        let watch = Watch {
+            cluster: &target.cluster,
+            service: &target.service,
+            deployment_id: id.clone(),
+            since: deployment.created_at().copied(),
+            revision: new_revision.clone(),
+            fallback: Some(self.previous.clone()),
+            deadline,
+            poll: self.opts.pace.poll,
+        };
+        let followed = match rollout::follow(ecs, watch, progress).await {
+            Ok(followed) => followed,
+            Err(err) => {
+                // Lost track of the rollout: put the service back rather
+                // than leave it half-deployed.
+                let cause = format!("lost track of the rollout of {new_name}: {err:#}");
+                return self.roll_back(report, Outcome::Error, cause).await;
+            }
+        };
+        let what = format!("deployment {id} of {new_name}");
+        match followed.end {
+            End::Completed => {
+                let mut message = format!("{new_name} is serving (deployment {id})");
+                if self.opts.prune {
+                    message.push_str(&self.prune(&new_revision, report).await);
+                }
+                progress.finish(format!("{new_name} is serving"));
+                set(report, Outcome::Completed, message);
+                Ok(())
+            }
+            End::NothingToRun => {
+                progress.finish(format!("{new_name} set, desired count 0"));
+                let message = format!(
+                    "{new_name} is set on the service, but its desired count is 0 so no task ran it: \
+                     not verified, and nothing was pruned"
+                );
+                set(report, Outcome::Completed, message);
+                Ok(())
+            }
+            End::Superseded {
+                deployment: other,
+                revision,
+            } => {
+                progress.finish("superseded");
+                let message = format!(
+                    "{what} was replaced by deployment {other} of {revision} before it finished; \
+                     not rolling back, which would undo that deployment"
+                );
+                set(report, Outcome::Superseded, message);
+                Ok(())
+            }
+            End::Failed { reason } => {
+                let reason = reason.trim_end_matches('.');
+                let cause = with_stopped(format!("{what} failed: {reason}"), &followed.stopped);
+                self.roll_back(report, Outcome::Failed, cause).await
+            }
+            End::TimedOut { last_state } => {
+                let within = humantime::format_duration(self.opts.pace.timeout);
+                let cause = format!("{what} did not complete within {within} (last: {last_state})");
+                let cause = with_stopped(cause, &followed.stopped);
+                self.roll_back(report, Outcome::Timeout, cause).await
+            }
+        }
+    }
+
+    /// Prunes after success; returns what to add to the message. A failure
+    /// to prune does not undo a good deploy: it is reported and left.
+    async fn prune(&self, new_revision: &str, report: &mut AppReport) -> String {
+        self.progress.update("pruning old revisions");
+        let protect = [(
+            self.previous.clone(),
+            "the rollback target of this deploy".to_owned(),
+        )];
+        let family = revision::family(new_revision);
+        let (cluster, service) = (&self.target.cluster, &self.target.service);
+        let keep = self.opts.keep;
+        match prune::prune(self.ecs, cluster, service, family, keep, &protect, false).await {
+            Ok(plan) => {
+                report.pruned = plan.deregister.iter().map(|a| revision::name(a)).collect();
+                if report.pruned.is_empty() {
+                    String::new()
+                } else {
+                    format!("; pruned {}", report.pruned.join(", "))
+                }
+            }
+            Err(err) => {
+                self.progress
+                    .println(format!("warning: pruning failed: {err:#}"));
+                format!("; pruning failed: {err:#}")
+            }
+        }
+    }
+
+    /// Puts the service back on the previous revision after `cause`, and
+    /// reports `outcome`, or a failed rollback.
+    async fn roll_back(
+        &self,
+        report: &mut AppReport,
+        outcome: Outcome,
+        cause: String,
+    ) -> anyhow::Result<()> {
+        let (ecs, target, progress) = (self.ecs, self.target, &self.progress);
+        progress.println(&cause);
+        let previous = revision::name(&self.previous);
+        let (cluster, service) = (&target.cluster, &target.service);
+        let pace = self.opts.pace;
+        let why = match rollback::put_back(ecs, cluster, service, &self.previous, pace, progress)
+            .await
+        {
+            Ok(restored) if restored.succeeded() => {
+                // Back where the record's top entry says the service came
+                // from: the record is put back as it was before this deploy.
+                rollback::record(ecs, self.service_arn.as_deref(), &self.history, progress).await;
+                report.rolled_back_to = Some(previous.clone());
+                progress.finish(format!("rolled back to {previous}"));
+                set(
+                    report,
+                    outcome,
+                    format!("{cause}. Rolled back to {previous}"),
+                );
+                return Ok(());
+            }
+            Ok(restored) => restored.failure(),
+            Err(err) => format!("{err:#}"),
+        };
+        progress.finish("rollback failed");
+        let message = format!(
+            "{cause}. The rollback to {previous} failed too: {why}. The service needs attention: \
+             check `deployer status {app}`, then `deployer rollback {app} --revision {n}`",
+            app = target.name(),
+            n = revision::number(&previous).unwrap_or_default()
+        );
+        set(report, Outcome::RollbackFailed, message);
+        Ok(())
+    }
+}
+
+fn with_stopped(cause: String, stopped: &[String]) -> String {
+    const SHOWN: usize = 3;
+    if stopped.is_empty() {
+        return cause;
+    }
+    let shown = stopped[..stopped.len().min(SHOWN)].join("; ");
+    let mut text = format!("{cause}; stopped tasks: {shown}");
+    if stopped.len() > SHOWN {
+        text.push_str(&format!(" (and {} more)", stopped.len() - SHOWN));
+    }
+    text
+}

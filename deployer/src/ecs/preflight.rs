@@ -1,0 +1,138 @@
+//! Checks made before anything changes. Each failure says what is missing
+//! and which flag, variable or JSON field to fix, and exits 3.
+
+use aws_sdk_ecs::types::{
+    DeploymentControllerType, DeploymentRolloutState, Service, Tag, TaskDefinition,
+};
+
+use super::api::EcsApi;
+use super::revision;
+use super::rollout;
+use crate::apps::AppTarget;
+use crate::exit::Failure;
+
+/// What the service runs now.
+#[derive(Debug, Clone)]
+pub(crate) struct Current {
+    /// The service, with its tags.
+    pub service: Service,
+    /// The ARN of the revision the PRIMARY deployment runs: what a failed
+    /// deploy goes back to.
+    pub revision: String,
+    /// That revision.
+    pub task_definition: TaskDefinition,
+    /// Its tags.
+    pub tags: Vec<Tag>,
+}
+
+/// The image exists in its registry.
+pub(crate) async fn image(ecs: &impl EcsApi, uri: &str) -> anyhow::Result<()> {
+    if ecs.image_exists(uri).await? {
+        return Ok(());
+    }
+    Err(Failure::preflight(format!(
+        "image {uri} does not exist in its repository: push it first, or check --image"
+    ))
+    .into())
+}
+
+/// The cluster is ACTIVE and holds the service, ACTIVE too; returns the
+/// service.
+pub(crate) async fn service(ecs: &impl EcsApi, target: &AppTarget) -> anyhow::Result<Service> {
+    let (cluster, name) = (&target.cluster, &target.service);
+    let file = target.config_file.display();
+    match ecs.cluster_status(cluster).await?.as_deref() {
+        Some("ACTIVE") => {}
+        None => {
+            return Err(Failure::preflight(format!(
+                "cluster `{cluster}` does not exist: check --cluster, ECS_CLUSTER or `deploy.cluster` in {file}"
+            ))
+            .into())
+        }
+        Some(status) => {
+            return Err(Failure::preflight(format!(
+                "cluster `{cluster}` is {status}, not ACTIVE: no service in it can be deployed"
+            ))
+            .into())
+        }
+    }
+    let Some(service) = ecs.service(cluster, name).await? else {
+        return Err(Failure::preflight(format!(
+            "service `{name}` does not exist in cluster `{cluster}`: check --service-name, ECS_SERVICE or `deploy.service` in {file}"
+        ))
+        .into());
+    };
+    match service.status() {
+        Some("ACTIVE") => {}
+        status => {
+            return Err(Failure::preflight(format!(
+                "service `{name}` in cluster `{cluster}` is {}, not ACTIVE",
+                status.unwrap_or("without a status")
+            ))
+            .into())
+        }
+    }
+    let controller = service
+        .deployment_controller()
+        .map(|c| c.r#type())
+        .unwrap_or(&DeploymentControllerType::Ecs);
+    if controller != &DeploymentControllerType::Ecs {
+        return Err(Failure::preflight(format!(
+            "service `{name}` uses the {} deployment controller; deployer drives ECS rolling deployments only",
+            controller.as_str()
+        ))
+        .into());
+    }
+    Ok(service)
+}
+
+/// No rollout is under way: a deploy on top of one would not know which
+/// revision to go back to.
+pub(crate) fn settled(service: &Service) -> Result<(), Failure> {
+    let busy = service.deployments().iter().find(|d| {
+        d.status() != Some(rollout::PRIMARY)
+            || d.rollout_state() == Some(&DeploymentRolloutState::InProgress)
+    });
+    match busy {
+        None => Ok(()),
+        Some(d) => Err(Failure::preflight(format!(
+            "service `{}` is in the middle of a rollout (deployment {} of {}, {} {}); \
+             wait for it to finish, or run `deployer rollback`",
+            service.service_name().unwrap_or("?"),
+            d.id().unwrap_or("?"),
+            revision::name(d.task_definition().unwrap_or("?")),
+            d.status().unwrap_or("?"),
+            d.rollout_state().map_or("", |s| s.as_str()),
+        ))),
+    }
+}
+
+/// What the service runs now: the cluster and service checks, then the
+/// PRIMARY deployment's revision with its tags.
+pub(crate) async fn current(ecs: &impl EcsApi, target: &AppTarget) -> anyhow::Result<Current> {
+    let service = service(ecs, target).await?;
+    let revision = rollout::primary(&service)
+        .and_then(|d| d.task_definition())
+        .or(service.task_definition())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Failure::preflight(format!(
+                "service `{}` has no task definition",
+                target.service
+            ))
+        })?;
+    let Some((task_definition, tags)) = ecs.task_definition(&revision).await? else {
+        return Err(Failure::preflight(format!(
+            "the task definition service `{}` runs, {}, cannot be described",
+            target.service,
+            revision::name(&revision)
+        ))
+        .into());
+    };
+    Ok(Current {
+        service,
+        revision,
+        task_definition,
+        tags,
+    })
+}

@@ -1,0 +1,313 @@
+//! The real `deployer` binary against moto: the whole cycle (register,
+//! update, follow, roll back, prune) and a task definition that comes
+//! through intact.
+//!
+//! moto starts no deployment on UpdateService and runs no task, so each test
+//! puts the rollout proxy of `ecs_support/proxy.rs` between deployer and
+//! moto: it forwards every call and plays ECS's part in the rollout
+//! according to the test's script (complete, fail with the circuit
+//! breaker's rollback, never finish). Everything else is moto's.
+
+mod ecs_support;
+
+use ecs_support::{json_of, rich_task_definition, Behaviour, Script, World, CLUSTER};
+
+const SERVICE: &str = "S";
+
+/// A world with service `S` on `service-b:1` (the rich task definition),
+/// and the image `v2` pushed. Returns it with the image URI.
+fn with_service(script: Script) -> Option<(World, String)> {
+    let world = World::start(script)?;
+    let v1 = world.image("service-b", "v1");
+    let (td, tags) = rich_task_definition("service-b", 5001, &v1);
+    let arn = world.register(&td, &tags);
+    world.service(SERVICE, &arn, 2);
+    let v2 = world.image("service-b", "v2");
+    Some((world, v2))
+}
+
+/// `deployer service-b --image IMAGE --service-name S --poll-interval
+/// 100ms` and `extra`.
+fn deploy(w: &World, image: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["service-b", "--image", image, "--service-name", SERVICE];
+    args.extend(["--poll-interval", "100ms"]);
+    args.extend(extra);
+    w.deployer(&args)
+}
+
+fn code(out: &std::process::Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `out` exited with `expected` and its stderr says `needle`.
+fn exits(out: &std::process::Output, expected: i32, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(code(out), Some(expected), "{err}");
+    assert!(err.contains(needle), "`{needle}` is not in:\n{err}");
+}
+
+/// The "done when" of the issue: `deployer service-b --image <uri> --cluster
+/// C --service-name S` exits 0, and the new revision carries the new image
+/// and every other field of the old one.
+#[test]
+fn deploy_completes_and_the_new_revision_keeps_every_field() {
+    let Some((w, image)) = with_service(Script::default()) else {
+        return;
+    };
+    let result_file = w.dir.path().join("result.json");
+    let out = deploy(
+        &w,
+        &image,
+        &["--result-file", result_file.to_str().expect("utf-8 path")],
+    );
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&result_file).expect("result file"))
+            .expect("JSON result");
+    let app = &result["apps"][0];
+    assert_eq!(result["outcome"], "completed");
+    assert_eq!(app["previous_revision"], "service-b:1");
+    assert_eq!(app["new_revision"], "service-b:2");
+    assert_eq!(app["image"], image.as_str());
+    assert!(app["deployment_id"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("ecs-svc/")));
+    assert!(app["duration_seconds"].as_f64().is_some());
+
+    let (old, old_tags) = w.describe("service-b:1");
+    let (new, new_tags) = w.describe("service-b:2");
+    assert_eq!(new_tags, old_tags, "tags");
+    assert_eq!(new.volumes, old.volumes, "volumes");
+    assert_eq!(
+        new.ephemeral_storage, old.ephemeral_storage,
+        "ephemeral storage"
+    );
+    assert_eq!(
+        new.runtime_platform, old.runtime_platform,
+        "runtime platform"
+    );
+    assert_eq!(new.task_role_arn, old.task_role_arn, "task role");
+    assert_eq!(
+        new.execution_role_arn, old.execution_role_arn,
+        "execution role"
+    );
+    assert_eq!((new.cpu(), new.memory()), (Some("256"), Some("512")));
+    let (containers, old_containers) = (new.container_definitions(), old.container_definitions());
+    assert_eq!(containers.len(), 2, "the sidecar is still there");
+    assert_eq!(containers[1], old_containers[1], "the sidecar is untouched");
+    let app = &containers[0];
+    assert_eq!(app.image(), Some(image.as_str()));
+    let env: Vec<(&str, &str)> = app
+        .environment()
+        .iter()
+        .map(|kv| {
+            (
+                kv.name().unwrap_or_default(),
+                kv.value().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(env.contains(&("APP_VERSION", "v2")), "{env:?}");
+    assert!(
+        env.contains(&("APP_ENV", "staging")),
+        "the running APP_ENV is kept: {env:?}"
+    );
+    // What the app's JSON sets aside, the container is the old one:
+    // secrets, health check, labels, logs, mounts.
+    let unset_by_json = |c: &aws_sdk_ecs::types::ContainerDefinition| {
+        let mut c = c.clone();
+        (c.image, c.environment, c.port_mappings) = (None, None, None);
+        c
+    };
+    assert_eq!(unset_by_json(app), unset_by_json(&old_containers[0]));
+    assert!(app.secrets().iter().any(|s| s.name() == "DB_PASSWORD"));
+
+    assert_eq!(w.running(SERVICE), "service-b:2");
+    let recorded = w
+        .service_tags(SERVICE)
+        .into_iter()
+        .find(|t| t.key() == Some("deployer:rollback-history"))
+        .and_then(|t| t.value().map(str::to_owned));
+    assert_eq!(
+        recorded.as_deref(),
+        Some("service-b:1"),
+        "the rollback target is recorded"
+    );
+    assert_eq!(w.proxy.calls_of("UpdateService"), 1);
+}
+
+#[test]
+fn a_failed_rollout_is_rolled_back_and_exits_4_naming_the_cause() {
+    let script = Script::default().with(2, Behaviour::FailsAndRollsBack { after: 2 });
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    let out = deploy(&w, &image, &["--output", "json"]);
+    assert_eq!(code(&out), Some(4), "{}", stderr(&out));
+    let result = json_of(&out);
+    let app = &result["apps"][0];
+    assert_eq!(app["outcome"], "failed");
+    assert_eq!(app["rolled_back_to"], "service-b:1");
+    let message = app["message"].as_str().unwrap_or_default();
+    assert!(message.contains("circuit breaker"), "{message}");
+    assert!(
+        message.contains("Essential container in task exited"),
+        "{message}"
+    );
+    assert!(message.contains("Rolled back to service-b:1"), "{message}");
+    assert_eq!(w.running(SERVICE), "service-b:1");
+    // ECS went back by itself; deployer followed that rollout.
+    assert_eq!(w.proxy.calls_of("UpdateService"), 1);
+    assert!(
+        stderr(&out).contains("rolling back to service-b:1")
+            || stderr(&out).contains("going back to service-b:1")
+    );
+    assert_eq!(
+        w.active("service-b"),
+        [1, 2],
+        "nothing is pruned after a failure"
+    );
+}
+
+#[test]
+fn a_rollout_that_never_finishes_times_out_is_rolled_back_and_exits_5() {
+    let script = Script::default().with(2, Behaviour::Hangs);
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let out = deploy(&w, &image, &["--timeout", "2s", "--output", "json"]);
+    assert_eq!(code(&out), Some(5), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let app = &json_of(&out)["apps"][0];
+    assert_eq!(app["outcome"], "timeout");
+    assert!(app["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("did not complete within 2s"));
+    // deployer put it back itself: a second UpdateService, to revision 1.
+    assert_eq!(w.proxy.calls_of("UpdateService"), 2);
+    assert_eq!(w.running(SERVICE), "service-b:1");
+}
+
+/// Register, update, follow, prune; then `rollback` and `prune` on their own.
+#[test]
+fn the_whole_cycle_prunes_only_what_nothing_uses() {
+    // A stray task still runs revision 2.
+    let script = Script::default().stray_task(CLUSTER, "service-b:2");
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    // Revisions 2 to 5: registered by earlier pipelines, never deployed.
+    let (td, tags) = w.describe("service-b:1");
+    for _ in 2..=5 {
+        w.register(&td, &tags);
+    }
+    let out = deploy(&w, &image, &["--keep", "2", "--output", "json"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let app = &json_of(&out)["apps"][0];
+    assert_eq!(app["new_revision"], "service-b:6");
+    // Kept: 6 and 5 (the two newest), 1 (the rollback target), 2 (running).
+    assert_eq!(
+        app["pruned"],
+        serde_json::json!(["service-b:4", "service-b:3"])
+    );
+    assert_eq!(w.active("service-b"), [1, 2, 5, 6]);
+
+    // `rollback` without --revision goes where the deploy recorded.
+    let out = w.deployer(&[
+        "rollback",
+        "service-b",
+        "--service-name",
+        SERVICE,
+        "--poll-interval",
+        "100ms",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(json_of(&out)["apps"][0]["rolled_back_to"], "service-b:1");
+    assert_eq!(w.running(SERVICE), "service-b:1");
+
+    // Nothing recorded any more: a second rollback needs --revision.
+    let out = w.deployer(&["rollback", "service-b", "--service-name", SERVICE]);
+    exits(&out, 3, "pass --revision N");
+
+    // prune --keep 1: 6 is the newest, 1 runs, 2 has a stray task.
+    let prune = [
+        "prune",
+        "service-b",
+        "--service-name",
+        SERVICE,
+        "--keep",
+        "1",
+    ];
+    let out = w.deployer(&[&prune[..], &["--dry-run"]].concat());
+    exits(&out, 0, "would deregister service-b:5");
+    assert_eq!(
+        w.active("service-b"),
+        [1, 2, 5, 6],
+        "a dry run changes nothing"
+    );
+    let out = w.deployer(&prune);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(w.active("service-b"), [1, 2, 6]);
+}
+
+#[test]
+fn preflight_failures_exit_3_and_change_nothing() {
+    let Some((w, image)) = with_service(Script::default()) else {
+        return;
+    };
+    let missing = image.replace(":v2", ":never-pushed");
+    let out = w.deployer(&["service-b", "--image", &missing, "--service-name", SERVICE]);
+    exits(&out, 3, "does not exist in its repository");
+
+    let out = w.deployer(&["service-b", "--image", &image, "--service-name", "nope"]);
+    exits(&out, 3, "service `nope` does not exist in cluster `C`");
+
+    let out = w.deployer_in(
+        "nowhere",
+        &["service-b", "--image", &image, "--service-name", SERVICE],
+    );
+    exits(&out, 3, "cluster `nowhere` does not exist");
+
+    for op in [
+        "RegisterTaskDefinition",
+        "UpdateService",
+        "TagResource",
+        "DeregisterTaskDefinition",
+    ] {
+        assert_eq!(
+            w.proxy.calls_of(op),
+            0,
+            "{op} was called: {:?}",
+            w.proxy.calls()
+        );
+    }
+    assert_eq!(w.active("service-b"), [1]);
+}
+
+#[test]
+fn bad_input_exits_2_naming_what_is_wrong() {
+    let Some((w, image)) = with_service(Script::default()) else {
+        return;
+    };
+    let out = w.deployer(&["service-z", "--image", &image]);
+    exits(&out, 2, "service-z");
+    let out = w.deployer(&["service-a", "service-b", "--image", &image]);
+    exits(&out, 2, "--image names one image");
+    let out = w.deployer(&[
+        "service-b",
+        "--image",
+        "NOT AN IMAGE",
+        "--service-name",
+        SERVICE,
+    ]);
+    exits(&out, 2, "--image NOT AN IMAGE");
+}

@@ -1,0 +1,100 @@
+# The apps, read from config/<app>.json: the one description of each app
+# that the services, deployer and Jenkins read too. Nothing here repeats a
+# value from those files; what a file leaves out gets the same default as in
+# config/src/app.rs (module `defaults`, and the helpers on AppConfig).
+
+locals {
+  config_dir = coalesce(var.config_dir, "${path.module}/../config")
+  # Every JSON file in the directory is an app, except the JSON Schema.
+  app_files = [for file in sort(fileset(local.config_dir, "*.json")) : file if file != "service.schema.json"]
+  app_json  = [for file in local.app_files : jsondecode(file("${local.config_dir}/${file}"))]
+
+  # config::defaults
+  defaults = {
+    scaling_target       = 75
+    scale_in_cooldown    = 300
+    scale_out_cooldown   = 60
+    healthy_threshold    = 3
+    unhealthy_threshold  = 3
+    health_timeout       = 5
+    health_interval      = 15
+    health_matcher       = "200"
+    deregistration_delay = 15
+  }
+
+  apps = {
+    for app in local.app_json : app.app => {
+      port        = app.port
+      launch_type = app.launch_type
+      # LaunchType::network_mode and LaunchType::target_type. EC2 tasks use
+      # bridge networking with a dynamic host port (0), so that several fit
+      # on one instance; Fargate tasks get their own ENI (awsvpc).
+      network_mode = app.launch_type == "EC2" ? "bridge" : "awsvpc"
+      target_type  = app.launch_type == "EC2" ? "instance" : "ip"
+      host_port    = app.launch_type == "EC2" ? 0 : app.port
+      cpu          = app.cpu
+      memory       = app.memory
+      desired      = app.replicas.desired
+      min          = app.replicas.min
+      max          = app.replicas.max
+
+      cpu_target         = try(app.scaling.cpu_target, local.defaults.scaling_target)
+      memory_target      = try(app.scaling.memory_target, local.defaults.scaling_target)
+      scale_in_cooldown  = try(app.scaling.scale_in_cooldown_seconds, local.defaults.scale_in_cooldown)
+      scale_out_cooldown = try(app.scaling.scale_out_cooldown_seconds, local.defaults.scale_out_cooldown)
+
+      health_check = {
+        # AppConfig::health_check_path: the JSON's path, else the first
+        # microservice's health path (its own, or /<name>/health).
+        path = coalesce(
+          try(app.health_check.path, null),
+          try(app.microservices[0].health_path, null),
+          try("/${app.microservices[0].name}/health", null),
+          "/health",
+        )
+        healthy_threshold   = try(app.health_check.healthy_threshold, local.defaults.healthy_threshold)
+        unhealthy_threshold = try(app.health_check.unhealthy_threshold, local.defaults.unhealthy_threshold)
+        timeout             = try(app.health_check.timeout_seconds, local.defaults.health_timeout)
+        interval            = try(app.health_check.interval_seconds, local.defaults.health_interval)
+        matcher             = try(app.health_check.matcher, local.defaults.health_matcher)
+      }
+
+      # One listener rule per microservice, at the priority its JSON fixes.
+      rules = [
+        for service in app.microservices : {
+          name          = service.name
+          priority      = service.priority
+          path_patterns = service.path_patterns
+        }
+      ]
+
+      # AppConfig::container_environment: the JSON's variables plus the ones
+      # every deploy sets. APP_VERSION is the first image's tag; deployer
+      # sets the real one on every later revision.
+      environment = merge(try(app.environment, {}), {
+        APP_NAME        = app.app
+        APP_LAUNCH_TYPE = app.launch_type
+        APP_ENV         = var.environment
+        APP_PORT        = tostring(app.port)
+        APP_VERSION     = var.initial_image_tag
+      })
+
+      # AppConfig::{service_name, family, container_name, repository, log_group}
+      cluster              = app.deploy.cluster
+      service              = coalesce(try(app.deploy.service, null), app.app)
+      family               = coalesce(try(app.deploy.family, null), app.app)
+      container            = coalesce(try(app.deploy.container, null), app.app)
+      repository           = coalesce(try(app.deploy.repository, null), app.app)
+      log_group            = "/ecs/${app.app}"
+      deregistration_delay = try(app.deploy.deregistration_delay_seconds, local.defaults.deregistration_delay)
+    }
+  }
+
+  # Every app names the cluster it deploys to; they must agree, and one()
+  # fails the plan when they do not.
+  cluster_name = coalesce(var.cluster_name, one(distinct([for app in values(local.apps) : app.cluster])))
+  ec2_enabled  = anytrue([for app in values(local.apps) : app.launch_type == "EC2"])
+  # HTTPS is decided from inputs alone, so that it is known at plan time
+  # even when the certificate is created in the same apply.
+  https_enabled = var.certificate_arn != null || (var.domain_name != null && var.create_certificate)
+}

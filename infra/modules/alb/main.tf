@@ -1,0 +1,134 @@
+resource "aws_lb" "this" {
+  #checkov:skip=CKV2_AWS_28:Cost trade-off: AWS WAF adds a web ACL fee plus per-rule and per-request charges; the apps sit behind path-based routing and a 404 default, and a web ACL can be associated later without touching this module.
+  #checkov:skip=CKV_AWS_91:Cost trade-off: access logs are optional (access_logs_bucket) because they need a dedicated S3 bucket and its storage; turn them on per environment.
+  name                       = var.name
+  internal                   = false
+  load_balancer_type         = "application"
+  subnets                    = var.subnet_ids
+  security_groups            = [var.security_group_id]
+  drop_invalid_header_fields = true
+  enable_deletion_protection = var.deletion_protection
+  idle_timeout               = var.idle_timeout
+
+  dynamic "access_logs" {
+    for_each = var.access_logs_bucket == null ? [] : [var.access_logs_bucket]
+    content {
+      bucket  = access_logs.value
+      prefix  = var.name
+      enabled = true
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_target_group" "this" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; behind it the apps serve plain HTTP inside the private subnets, reachable only from the load balancer's security group.
+  for_each = var.apps
+
+  name                 = each.key
+  port                 = each.value.port
+  protocol             = "HTTP"
+  target_type          = each.value.target_type
+  vpc_id               = var.vpc_id
+  deregistration_delay = each.value.deregistration_delay
+
+  health_check {
+    enabled             = true
+    protocol            = "HTTP"
+    port                = "traffic-port"
+    path                = each.value.health_check.path
+    matcher             = each.value.health_check.matcher
+    healthy_threshold   = each.value.health_check.healthy_threshold
+    unhealthy_threshold = each.value.health_check.unhealthy_threshold
+    timeout             = each.value.health_check.timeout
+    interval            = each.value.health_check.interval
+  }
+
+  tags = merge(var.tags, { App = each.key })
+}
+
+resource "aws_lb_listener" "http" {
+  #checkov:skip=CKV_AWS_2:Plain HTTP is served only when no certificate is configured (https_enabled = false); with one, this listener only redirects to HTTPS.
+  load_balancer_arn = aws_lb.this.arn
+  port              = 80
+  protocol          = "HTTP"
+
+  default_action {
+    type = var.https_enabled ? "redirect" : "fixed-response"
+
+    dynamic "redirect" {
+      for_each = var.https_enabled ? [1] : []
+      content {
+        port        = "443"
+        protocol    = "HTTPS"
+        status_code = "HTTP_301"
+      }
+    }
+
+    dynamic "fixed_response" {
+      for_each = var.https_enabled ? [] : [1]
+      content {
+        content_type = "text/plain"
+        message_body = var.not_found_message
+        status_code  = "404"
+      }
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener" "https" {
+  count = var.https_enabled ? 1 : 0
+
+  load_balancer_arn = aws_lb.this.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = var.ssl_policy
+  certificate_arn   = var.certificate_arn
+
+  default_action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "text/plain"
+      message_body = var.not_found_message
+      status_code  = "404"
+    }
+  }
+
+  tags = var.tags
+}
+
+locals {
+  # The listener the apps are served on: HTTPS when there is a certificate.
+  serving_listener_arn = var.https_enabled ? aws_lb_listener.https[0].arn : aws_lb_listener.http.arn
+  # One rule per microservice, keyed app/microservice, at the priority its
+  # JSON fixes, so that adding a microservice never renumbers another.
+  rules = merge([
+    for app, cfg in var.apps : {
+      for rule in cfg.rules : "${app}/${rule.name}" => merge(rule, { app = app })
+    }
+  ]...)
+}
+
+resource "aws_lb_listener_rule" "this" {
+  for_each = local.rules
+
+  listener_arn = local.serving_listener_arn
+  priority     = each.value.priority
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.this[each.value.app].arn
+  }
+
+  condition {
+    path_pattern {
+      values = each.value.path_patterns
+    }
+  }
+
+  tags = merge(var.tags, { App = each.value.app, Microservice = each.value.name })
+}

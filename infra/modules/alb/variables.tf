@@ -1,0 +1,99 @@
+variable "name" {
+  description = "Name of the load balancer (the ECS cluster's name); at most 32 characters."
+  type        = string
+
+  validation {
+    condition     = length(var.name) <= 32
+    error_message = "name must be at most 32 characters (an ALB name's limit)."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC of the target groups."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Public subnets, in at least two AZs, the load balancer is placed in."
+  type        = list(string)
+}
+
+variable "security_group_id" {
+  description = "Security group of the load balancer."
+  type        = string
+}
+
+variable "apps" {
+  description = "The apps, keyed by app name: port, target type (instance or ip), deregistration delay, health check, and one listener rule per microservice."
+  type = map(object({
+    port                 = number
+    target_type          = string
+    deregistration_delay = number
+    health_check = object({
+      path                = string
+      healthy_threshold   = number
+      unhealthy_threshold = number
+      timeout             = number
+      interval            = number
+      matcher             = string
+    })
+    rules = list(object({
+      name          = string
+      priority      = number
+      path_patterns = list(string)
+    }))
+  }))
+
+  validation {
+    condition     = alltrue([for name, app in var.apps : length(name) <= 32 && contains(["instance", "ip"], app.target_type)])
+    error_message = "Each app's name must be at most 32 characters (a target group's limit) and its target_type instance or ip."
+  }
+}
+
+variable "https_enabled" {
+  description = "Serve HTTPS on 443 with certificate_arn and redirect HTTP to it. A plain bool, so that it is known at plan time even when the certificate is created in the same apply."
+  type        = bool
+  default     = false
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for the HTTPS listener; required when https_enabled is true."
+  type        = string
+  default     = null
+}
+
+variable "ssl_policy" {
+  description = "TLS policy of the HTTPS listener."
+  type        = string
+  default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+}
+
+variable "deletion_protection" {
+  description = "Refuse to delete the load balancer until this is turned off."
+  type        = bool
+  default     = true
+}
+
+variable "idle_timeout" {
+  description = "Seconds a connection may stay idle."
+  type        = number
+  default     = 60
+}
+
+variable "access_logs_bucket" {
+  description = "S3 bucket for the load balancer's access logs; null turns them off."
+  type        = string
+  default     = null
+}
+
+variable "not_found_message" {
+  description = "Body of the 404 the listener answers for a path no app serves."
+  type        = string
+  default     = "Not found: no service answers this path."
+}
+
+variable "tags" {
+  description = "Tags for every resource, on top of the provider's default tags."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,195 @@
+//! The routes, built from the app's JSON: every microservice gets
+//! `GET /<name>` (what answered) and `GET <health_path>` (the target
+//! group's check). Adding a microservice to the JSON adds its routes.
+//! Everything else answers a JSON 404, a wrong method a JSON 405.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use config::{AppConfig, RuntimeEnv};
+use serde::Serialize;
+
+use crate::identity::Identity;
+use crate::middleware;
+
+/// What every info route reports besides the microservice's name.
+#[derive(Debug)]
+struct AppFacts {
+    app: String,
+    launch_type: &'static str,
+    environment: String,
+    port: u16,
+    version: String,
+    identity: Identity,
+}
+
+/// The body of `GET /<microservice>`.
+#[derive(Debug, Serialize)]
+pub struct Info<'a> {
+    /// The microservice that answered.
+    pub microservice: &'a str,
+    /// The app hosting it.
+    pub app: &'a str,
+    /// `EC2` or `FARGATE`.
+    pub launch_type: &'a str,
+    /// The environment, such as `production`.
+    pub environment: &'a str,
+    /// The port the app listens on.
+    pub port: u16,
+    /// The version (image tag).
+    pub version: &'a str,
+    /// The host (container) name.
+    pub host: &'a str,
+    /// The ECS task ARN, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<&'a str>,
+}
+
+/// The body of a health route.
+#[derive(Debug, Serialize)]
+pub struct Health<'a> {
+    /// Always `ok`: answering at all is the health signal.
+    pub status: &'static str,
+    /// The microservice, or the app for the app-wide health check path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub microservice: Option<&'a str>,
+    /// The app.
+    pub app: &'a str,
+}
+
+/// One path and what answers it.
+#[derive(Debug, Clone)]
+enum Endpoint {
+    Info(Arc<str>),
+    Health(Option<Arc<str>>),
+}
+
+/// Two routes of the JSON claim the same path, or a path is not servable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field `{field}`: {reason}")]
+pub struct RouteError {
+    /// The field's JSON path.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The app's router with every layer applied.
+pub fn router(app: &AppConfig, env: &RuntimeEnv, identity: Identity) -> Result<Router, RouteError> {
+    let facts = Arc::new(AppFacts {
+        app: env.app_name.clone(),
+        launch_type: env.launch_type.as_str(),
+        environment: env.environment.clone(),
+        port: env.port,
+        version: env.version.clone(),
+        identity,
+    });
+    let mut router = Router::new();
+    for (path, endpoint) in endpoints(app)? {
+        router = match endpoint {
+            Endpoint::Info(name) => {
+                let facts = Arc::clone(&facts);
+                router.route(
+                    &path,
+                    get(move || info(Arc::clone(&facts), Arc::clone(&name))),
+                )
+            }
+            Endpoint::Health(name) => {
+                let facts = Arc::clone(&facts);
+                router.route(&path, get(move || health(Arc::clone(&facts), name.clone())))
+            }
+        };
+    }
+    Ok(middleware::apply(router.fallback(not_found)))
+}
+
+/// Every path the JSON defines, checked for clashes so that building the
+/// router can never panic on a duplicate route.
+fn endpoints(app: &AppConfig) -> Result<BTreeMap<String, Endpoint>, RouteError> {
+    let mut paths = Paths::default();
+    for (i, ms) in app.microservices.iter().enumerate() {
+        let name: Arc<str> = Arc::from(ms.name.as_str());
+        paths.add(
+            format!("/{}", ms.name),
+            format!("microservices[{i}].name"),
+            Endpoint::Info(Arc::clone(&name)),
+        )?;
+        paths.add(
+            ms.health_path(),
+            format!("microservices[{i}].health_path"),
+            Endpoint::Health(Some(name)),
+        )?;
+    }
+    // The target group's path is usually one microservice's health path;
+    // when the JSON names another one, it is served too.
+    let check_path = app.health_check_path();
+    if !paths.0.contains_key(&check_path) {
+        paths.add(
+            check_path,
+            "health_check.path".into(),
+            Endpoint::Health(None),
+        )?;
+    }
+    Ok(paths
+        .0
+        .into_iter()
+        .map(|(path, (_field, endpoint))| (path, endpoint))
+        .collect())
+}
+
+/// Paths so far, each with the JSON field that defined it.
+#[derive(Default)]
+struct Paths(BTreeMap<String, (String, Endpoint)>);
+
+impl Paths {
+    fn add(&mut self, path: String, field: String, endpoint: Endpoint) -> Result<(), RouteError> {
+        if path.contains(['{', '}', '*']) {
+            return Err(RouteError {
+                field,
+                reason: format!("`{path}` holds `{{`, `}}` or `*`, which a route cannot"),
+            });
+        }
+        if let Some((other, _)) = self.0.get(&path) {
+            return Err(RouteError {
+                field,
+                reason: format!("`{path}` is also the route of `{other}`"),
+            });
+        }
+        self.0.insert(path, (field, endpoint));
+        Ok(())
+    }
+}
+
+async fn info(facts: Arc<AppFacts>, microservice: Arc<str>) -> Response {
+    Json(Info {
+        microservice: &microservice,
+        app: &facts.app,
+        launch_type: facts.launch_type,
+        environment: &facts.environment,
+        port: facts.port,
+        version: &facts.version,
+        host: facts.identity.host(),
+        task: facts.identity.task(),
+    })
+    .into_response()
+}
+
+async fn health(facts: Arc<AppFacts>, microservice: Option<Arc<str>>) -> Response {
+    Json(Health {
+        status: "ok",
+        microservice: microservice.as_deref(),
+        app: &facts.app,
+    })
+    .into_response()
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    middleware::error_response(
+        StatusCode::NOT_FOUND,
+        &format!("no route for {method} {}", uri.path()),
+    )
+}

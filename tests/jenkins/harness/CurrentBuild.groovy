@@ -1,0 +1,10 @@
+/** The currentBuild global. */
+class CurrentBuild {
+    String result
+    String description
+    String displayName
+
+    String getCurrentResult() {
+        return result ?: 'SUCCESS'
+    }
+}

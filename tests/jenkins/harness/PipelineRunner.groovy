@@ -1,0 +1,137 @@
+import groovy.json.JsonOutput
+import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.control.customizers.ImportCustomizer
+import org.codehaus.groovy.runtime.InvokerHelper
+
+/**
+ * Runs a Jenkinsfile and its shared library the way Jenkins would, with the
+ * steps stubbed (JenkinsStub), in a fresh workspace holding the repository's
+ * config/*.json, against a load balancer stand-in. Returns what it did.
+ */
+class PipelineRunner {
+    final File repoRoot
+    final File fakesDir
+    private final GroovyClassLoader loader
+    private final Map<String, Class> compiled = [:]
+
+    PipelineRunner(File repoRoot, File fakesDir) {
+        this.repoRoot = repoRoot
+        this.fakesDir = fakesDir
+        CompilerConfiguration configuration = new CompilerConfiguration()
+        configuration.scriptBaseClass = PipelineScript.name
+        // Jenkins imports the @Library annotation into every Jenkinsfile.
+        ImportCustomizer imports = new ImportCustomizer()
+        imports.addImports('org.jenkinsci.plugins.workflow.libs.Library')
+        configuration.addCompilationCustomizers(imports)
+        loader = new GroovyClassLoader(PipelineRunner.classLoader, configuration)
+    }
+
+    /** Runs `jenkinsfile` with the library in `libraryDir` for the app in `app`. */
+    RunRecord run(File jenkinsfile, File libraryDir, String app, Scenario scenario) {
+        RunRecord record = new RunRecord()
+        File root = File.createTempDir('pipeline-run', '')
+        File workspace = new File(root, 'workspace')
+        File records = new File(root, 'records')
+        workspace.mkdirs()
+        records.mkdirs()
+        new File(workspace, 'config').mkdirs()
+        new File(repoRoot, 'config').eachFileMatch(~/.*\.json/) { File f ->
+            new File(workspace, "config/${f.name}").text = f.text
+        }
+        Map appConfig = AppFacts.load(repoRoot, app)
+        String deployedTag = scenario.params.IMAGE_TAG ?: scenario.gitSha
+        AlbStandIn alb = new AlbStandIn(appConfig, AppFacts.healthPath(appConfig), scenario.healthStatus,
+            scenario.servedVersion ?: deployedTag)
+        try {
+            Map<String, String> params = withAlbUrl(scenario.params, alb)
+            File resultFile = new File(root, 'deploy-result.json')
+            if (scenario.deployResult != null) {
+                resultFile.text = JsonOutput.prettyPrint(JsonOutput.toJson(scenario.deployResult))
+            }
+            Map<String, String> base = [
+                PATH: "${fakesDir.path}:/usr/local/bin:/usr/bin:/bin".toString(),
+                HOME: root.path,
+                WORKSPACE: workspace.path,
+                FAKE_RECORD_DIR: records.path,
+                FAKE_GIT_SHA: scenario.gitSha,
+                FAKE_DEPLOY_EXIT: scenario.deployExit.toString(),
+            ]
+            if (scenario.deployResult != null) {
+                base.FAKE_DEPLOY_RESULT = resultFile.path
+            }
+            execute(record, jenkinsfile, libraryDir, workspace, base, params, withAlbUrl(scenario.jobEnvironment, alb))
+            record.invocations = readInvocations(records)
+            record.albRequests = new ArrayList<>(alb.requests)
+        } finally {
+            alb.stop()
+            root.deleteDir()
+        }
+        return record
+    }
+
+    private void execute(RunRecord record, File jenkinsfile, File libraryDir, File workspace,
+                         Map<String, String> base, Map<String, String> params, Map<String, String> jobEnvironment) {
+        Binding binding = new Binding()
+        EnvStub env = new EnvStub()
+        env.putAll(jobEnvironment)
+        CurrentBuild currentBuild = new CurrentBuild()
+        binding.setVariable('env', env)
+        binding.setVariable('params', Collections.unmodifiableMap(params))
+        binding.setVariable('currentBuild', currentBuild)
+        JenkinsStub jenkins = new JenkinsStub(record, binding, workspace, libraryDir, base)
+        binding.setVariable(JenkinsStub.BINDING_NAME, jenkins)
+        new File(libraryDir, 'vars').eachFileMatch(~/.*\.groovy/) { File file ->
+            String name = file.name - '.groovy'
+            Script global = InvokerHelper.createScript(compile(file), binding)
+            jenkins.globals[name] = global
+            binding.setVariable(name, global)
+        }
+        Script script = InvokerHelper.createScript(compile(jenkinsfile), binding)
+        try {
+            script.run()
+        } catch (RuntimeException failure) {
+            jenkins.fail(failure)
+        }
+        record.description = currentBuild.description
+    }
+
+    /** The values with Scenario.ALB_URL replaced by the stand-in's URL. */
+    private static Map<String, String> withAlbUrl(Map<String, String> values, AlbStandIn alb) {
+        Map<String, String> replaced = [:]
+        values.each { String name, String value ->
+            replaced[name] = value == Scenario.ALB_URL ? alb.url : value
+        }
+        return replaced
+    }
+
+    /** Compiled once per file content, for the many runs of each. */
+    private Class compile(File file) {
+        String text = file.text
+        String key = "${file.canonicalPath}\n${text}"
+        if (!compiled.containsKey(key)) {
+            String className = 'Script_' + (file.name.replaceAll(/\W/, '_')) + '_' + compiled.size()
+            compiled[key] = loader.parseClass(text, className)
+        }
+        return compiled[key]
+    }
+
+    private static List<Map> readInvocations(File records) {
+        List<Map> invocations = []
+        List<File> files = records.listFiles().findAll { File f -> f.name.endsWith('.args') }.sort { it.name }
+        for (File args in files) {
+            String base = args.name - '.args'
+            Map<String, String> env = [:]
+            for (String entry in nulSeparated(new File(records, "${base}.env"))) {
+                int eq = entry.indexOf('=')
+                env[entry.substring(0, eq)] = entry.substring(eq + 1)
+            }
+            invocations << [tool: base.substring(base.indexOf('-') + 1), argv: nulSeparated(args), env: env]
+        }
+        return invocations
+    }
+
+    private static List<String> nulSeparated(File file) {
+        String text = file.getText('UTF-8')
+        return text.isEmpty() ? [] : (text.split('\u0000', -1) as List).dropRight(1)
+    }
+}
