@@ -60,6 +60,19 @@ fn up_routes_by_the_rules_takes_dead_targets_out_and_stops_cleanly() {
             message.contains("revision 1 (lt-v1), 2/2 running, 2 healthy"),
             "{message}"
         );
+        let details = &app["details"];
+        assert_eq!(
+            details["revision"],
+            format!("{}:1", app["app"].as_str().unwrap_or(""))
+        );
+        assert_eq!(
+            (details["running"].as_u64(), details["desired"].as_u64()),
+            (Some(2), Some(2))
+        );
+        assert_eq!(
+            details["target_groups"][0]["states"]["healthy"], 2,
+            "{details}"
+        );
     }
 
     // A stopped container stays registered but fails its checks, and leaves

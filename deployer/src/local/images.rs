@@ -1,4 +1,4 @@
-//! The images the local fleet runs: `<app>:<tag>` in the local engine,
+//! The images the local fleet runs: `<repository>:<tag>` in the local engine,
 //! built through the image module when they are missing (or always, for
 //! `up` without `--no-build`). Nothing is pushed: the engine that builds is
 //! the engine that runs.
@@ -32,9 +32,7 @@ pub fn tag(given: Option<&str>, context: &Path) -> anyhow::Result<String> {
 }
 
 /// The name a local build of `target` at `tag` carries.
-pub fn local_name(target: &AppTarget, tag: &str) -> String {
-    format!("{}:{tag}", target.name())
-}
+pub use crate::image::local_name;
 
 /// Whether the engine has `image`.
 pub async fn exists(docker: &Docker, image: &str) -> anyhow::Result<bool> {

@@ -66,15 +66,10 @@ async fn deploy_app(
     let outcome = run(docker, fleet, admin, target, args, output, &mut report).await;
     let (outcome, message) = match outcome {
         Ok(done) => done,
-        Err(err) => {
-            let code = crate::exit::code_of(&err);
-            let outcome = match code {
-                crate::exit::Code::Preflight => Outcome::PreflightFailed,
-                crate::exit::Code::BadInput => Outcome::BadInput,
-                _ => Outcome::Error,
-            };
-            (outcome, format!("{err:#}"))
-        }
+        Err(err) => (
+            Outcome::of_error(crate::exit::code_of(&err)),
+            format!("{err:#}"),
+        ),
     };
     report = report.with_outcome(outcome, message);
     report.duration_seconds = started.elapsed().as_secs_f64();

@@ -2,10 +2,10 @@
 //! own (its own gateway port, config and containers, removed when the test
 //! ends, pass or fail), the real `deployer` binary, and a bounded load.
 //!
-//! The images package `deployer/examples/fleet_fixture.rs`, a small server
-//! with the apps' HTTP contract, into `FROM debian:bookworm-slim`: the real
-//! app images take minutes to build here, and these tests are about the
-//! gateway and the rollout. The broken image never listens at all.
+//! The images package the apps' own binaries, as cargo built them for the
+//! tests, into `FROM debian:bookworm-slim`: the Dockerfiles' images take
+//! minutes to build here (the image tests cover them), and these tests are
+//! about the gateway and the rollout. The broken image never listens.
 
 #![allow(dead_code)]
 
@@ -56,20 +56,19 @@ pub fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The fixture server's binary. `cargo test` builds the package's
-/// examples along with its tests; running one test target alone
-/// (`--test local_up`) does not, hence the hint.
-fn fixture_binary() -> PathBuf {
+/// An app's binary, built by `cargo test --workspace` for the apps' own
+/// tests; running this package's tests alone does not build it, hence the
+/// hint.
+fn app_binary(app: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>/deps/<test>");
-    let binary = profile_dir.join("examples").join("fleet_fixture");
+    let binary = profile_dir.join(app);
     assert!(
         binary.is_file(),
-        "no fixture server at {}: run `cargo test -p deployer` (it builds the examples) \
-         or `cargo build -p deployer --example fleet_fixture` first",
+        "no {app} binary at {}: run `cargo build -p {app}` (or `cargo test --workspace`) first",
         binary.display()
     );
     binary
@@ -79,24 +78,22 @@ fn fixture_binary() -> PathBuf {
 pub fn images() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::copy(fixture_binary(), dir.path().join("app")).expect("copy the fixture");
-        std::fs::write(
-            dir.path().join("Dockerfile"),
-            "FROM debian:bookworm-slim\nCOPY app /usr/local/bin/app\nUSER 65534\nCMD [\"/usr/local/bin/app\"]\n",
-        )
-        .expect("write Dockerfile");
-        let context = dir.path().to_str().expect("utf-8 path");
-        let mut args = vec!["build", "-q", "--network", "host"];
-        let tags: Vec<String> = ["service-a", "service-b"]
-            .iter()
-            .flat_map(|app| [V1, V2].map(|v| format!("{app}:{v}")))
-            .collect();
-        for tag in &tags {
-            args.extend(["-t", tag.as_str()]);
+        for app in ["service-a", "service-b"] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            std::fs::copy(app_binary(app), dir.path().join("app")).expect("copy the app");
+            std::fs::write(
+                dir.path().join("Dockerfile"),
+                "FROM debian:bookworm-slim\nCOPY app /usr/local/bin/app\nUSER 65534\nCMD [\"/usr/local/bin/app\"]\n",
+            )
+            .expect("write Dockerfile");
+            let tags: Vec<String> = [V1, V2].iter().map(|v| format!("{app}:{v}")).collect();
+            let mut args = vec!["build", "-q", "--network", "host"];
+            for tag in &tags {
+                args.extend(["-t", tag.as_str()]);
+            }
+            args.push(dir.path().to_str().expect("utf-8 path"));
+            docker(&args);
         }
-        args.push(context);
-        docker(&args);
 
         let broken = tempfile::tempdir().expect("temp dir");
         std::fs::write(
