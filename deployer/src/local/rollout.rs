@@ -44,26 +44,33 @@ pub async fn deploy(
     if args.image.registry.is_some() {
         tracing::info!("--registry does not apply to the local target: nothing is pushed");
     }
-    let deploys = targets
-        .iter()
-        .map(|target| deploy_app(&docker, &fleet, &admin, target, args, global.output));
+    let context = Context {
+        docker: &docker,
+        fleet: &fleet,
+        admin: &admin,
+        args,
+        output: global.output,
+    };
+    let deploys = targets.iter().map(|target| deploy_app(&context, target));
     let reports = futures_util::future::join_all(deploys).await;
     Ok(Report::new("deploy", reports, started.elapsed()))
 }
 
-/// Deploys one app and reports how it ended.
-async fn deploy_app(
-    docker: &Docker,
-    fleet: &Fleet,
-    admin: &AdminClient,
-    target: &AppTarget,
-    args: &DeployArgs,
+/// What every app's deploy shares.
+struct Context<'a> {
+    docker: &'a Docker,
+    fleet: &'a Fleet,
+    admin: &'a AdminClient,
+    args: &'a DeployArgs,
     output: Output,
-) -> AppReport {
+}
+
+/// Deploys one app and reports how it ended.
+async fn deploy_app(context: &Context<'_>, target: &AppTarget) -> AppReport {
     let started = Instant::now();
     let mut report = AppReport::new(target.name(), TARGET, Outcome::Error);
     report.service = target.name().to_owned();
-    let outcome = run(docker, fleet, admin, target, args, output, &mut report).await;
+    let outcome = run(context, target, &mut report).await;
     let (outcome, message) = match outcome {
         Ok(done) => done,
         Err(err) => (
@@ -83,14 +90,17 @@ fn revision_name(target: &AppTarget, revision: u32) -> String {
 }
 
 async fn run(
-    docker: &Docker,
-    fleet: &Fleet,
-    admin: &AdminClient,
+    context: &Context<'_>,
     target: &AppTarget,
-    args: &DeployArgs,
-    output: Output,
     report: &mut AppReport,
 ) -> anyhow::Result<(Outcome, String)> {
+    let Context {
+        docker,
+        fleet,
+        admin,
+        args,
+        output,
+    } = *context;
     let app = target.name();
     let progress = Progress::spinner(app);
 
