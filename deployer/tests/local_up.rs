@@ -31,7 +31,11 @@ fn up_routes_by_the_rules_takes_dead_targets_out_and_stops_cleanly() {
     // A path no rule matches gets the listener's fixed response.
     for path in ["/nope", "/", "/financex", "/Medical"] {
         let (status, content_type, body) = fleet.get(path);
-        assert_eq!((status, body.as_str()), (404, "Not found"), "{path}");
+        assert_eq!(
+            (status, body.as_str()),
+            (404, "Not found: no service answers this path."),
+            "{path}"
+        );
         assert!(content_type.starts_with("text/plain"), "{content_type}");
     }
 

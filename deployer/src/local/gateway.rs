@@ -253,7 +253,10 @@ mod tests {
             get(healthy, "/finance/x?y=1").await,
             (200, "/finance/x?y=1 from 127.0.0.1".to_owned())
         );
-        assert_eq!(get(healthy, "/other").await, (404, "Not found".to_owned()));
+        assert_eq!(
+            get(healthy, "/other").await,
+            (404, rules::FIXED_RESPONSE_BODY.to_owned())
+        );
 
         let (initial, registry) = gateway(target, false).await;
         assert_eq!(

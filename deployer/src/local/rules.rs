@@ -17,8 +17,10 @@ use crate::exit::Failure;
 
 /// The listener's default action: status of the fixed response.
 pub const FIXED_RESPONSE_STATUS: StatusCode = StatusCode::NOT_FOUND;
-/// The listener's default action: body of the fixed response.
-pub const FIXED_RESPONSE_BODY: &str = "Not found";
+/// The listener's default action: body of the fixed response, the same
+/// text as the Terraform listener's (`not_found_message` in
+/// `infra/modules/alb`).
+pub const FIXED_RESPONSE_BODY: &str = "Not found: no service answers this path.";
 
 /// The fixed response a path that no rule matches gets.
 pub fn fixed_response() -> Response {
