@@ -201,7 +201,7 @@ fn resolve_tag(explicit: Option<&str>, context: &Path) -> anyhow::Result<String>
 }
 
 /// The local name of an app's image.
-fn local_name(target: &AppTarget, tag: &str) -> String {
+pub fn local_name(target: &AppTarget, tag: &str) -> String {
     format!("{}:{tag}", target.config.repository())
 }
 

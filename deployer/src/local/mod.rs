@@ -1,27 +1,55 @@
 //! The local target: the fleet on the local Docker engine behind a gateway
 //! that applies the load balancer's rules.
+//!
+//! * [`up`]: `deployer up` runs the fleet and its gateway; `deployer down`
+//!   removes what a dead `up` left.
+//! * [`rollout`]: `deployer <app> --target local`, the deploy cycle.
+//! * [`status`]: `deployer status --target local`.
+//!
+//! The parts: [`fleet`] (which containers belong to a fleet, by label),
+//! [`container`] (task definition to container), [`images`], [`rules`]
+//! (listener rules), [`health`] (target health checks), [`targets`] (the
+//! target groups), [`discovery`] (targets from the engine), [`gateway`]
+//! (the proxy), [`admin`] (the gateway's admin endpoint), [`table`] and
+//! [`live`] (what a person sees), and [`http`] (the one HTTP client).
 
-use std::time::Instant;
+pub mod admin;
+pub mod container;
+pub mod discovery;
+pub mod fleet;
+pub mod gateway;
+pub mod health;
+pub mod http;
+pub mod images;
+pub mod live;
+pub mod rollout;
+pub mod rules;
+pub mod status;
+pub mod table;
+pub mod targets;
+#[cfg(test)]
+mod testing;
+pub mod up;
 
-use crate::cli::{DeployArgs, DownArgs, GlobalArgs, StatusArgs, UpArgs};
-use crate::report::Report;
+pub use rollout::deploy;
+pub use status::status;
+pub use up::{down, up};
 
-/// `deployer up`.
-pub async fn up(_g: &GlobalArgs, _a: &UpArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("up: not implemented yet")
-}
+/// The `target` of every local report.
+const TARGET: &str = "local";
 
-/// `deployer down`.
-pub async fn down(_g: &GlobalArgs, _a: &DownArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("down: not implemented yet")
-}
+/// The environment (`APP_ENV`) local containers run as, unless
+/// `--environment` says otherwise.
+const LOCAL_ENVIRONMENT: &str = "local";
 
-/// `deployer deploy --target local`.
-pub async fn deploy(_g: &GlobalArgs, _a: &DeployArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("local deploy: not implemented yet")
-}
-
-/// `deployer status --target local`.
-pub async fn status(_g: &GlobalArgs, _a: &StatusArgs, _t: Instant) -> anyhow::Result<Report> {
-    anyhow::bail!("local status: not implemented yet")
+/// What `deploy` and `status` start from: the apps named on the command
+/// line, the fleet `DEPLOYER_GATEWAY` names, and the engine.
+async fn open(
+    global: &crate::cli::GlobalArgs,
+    names: &[String],
+) -> anyhow::Result<(Vec<crate::apps::AppTarget>, fleet::Fleet, bollard::Docker)> {
+    let targets = crate::apps::resolve(global, names, LOCAL_ENVIRONMENT)?;
+    let fleet = fleet::Fleet::from_env()?;
+    let docker = crate::docker::connect().await?;
+    Ok((targets, fleet, docker))
 }

@@ -1,0 +1,115 @@
+//! The HTTP client every part of the local target uses: the gateway to
+//! proxy and to probe targets, the deployer to talk to the gateway's admin
+//! endpoint. It is hyper-util's pooled client, so keep-alive connections to
+//! each target are reused under load.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{Method, Request, StatusCode, Uri};
+
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// The client type: plain HTTP on 127.0.0.1, axum bodies.
+pub type Client = hyper_util::client::legacy::Client<HttpConnector, Body>;
+
+/// How long establishing a connection may take. Every peer is on this
+/// machine, so anything slower is a stuck process.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A client. `pooled` keeps idle keep-alive connections for reuse (the
+/// proxy); without it every request opens a fresh connection, which is what
+/// a health check should do, so that a target that stopped listening fails
+/// its very next check.
+pub fn client(pooled: bool) -> Client {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let mut builder = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
+    builder.pool_idle_timeout(Duration::from_secs(30));
+    if !pooled {
+        builder.pool_max_idle_per_host(0);
+    }
+    builder.build(connector)
+}
+
+/// Sends a body-less request and reads the whole answer, within `timeout`.
+/// The error says what went wrong in words fit for a health check reason.
+pub async fn call(
+    client: &Client,
+    method: Method,
+    uri: Uri,
+    timeout: Duration,
+) -> Result<(StatusCode, Bytes), String> {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::empty())
+        .map_err(|err| format!("bad request: {err}"))?;
+    let exchange = async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(|err| describe(&err))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|err| describe(&err))?
+            .to_bytes();
+        Ok((status, body))
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "no answer within {}",
+            humantime::format_duration(timeout)
+        )),
+    }
+}
+
+/// The innermost cause of an error, which is the one a person recognises
+/// (`Connection refused (os error 111)` rather than `client error (Connect)`).
+pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = err;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_closed_port_is_described_as_refused() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let uri: Uri = format!("http://127.0.0.1:{port}/").parse().expect("uri");
+        let err = call(&client(false), Method::GET, uri, Duration::from_secs(2))
+            .await
+            .expect_err("nothing listens");
+        assert!(err.to_lowercase().contains("refused"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_silent_peer_times_out() {
+        // Accepts connections (the kernel does) but never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let uri: Uri = format!("http://{}/", listener.local_addr().expect("addr"))
+            .parse()
+            .expect("uri");
+        let err = call(&client(false), Method::GET, uri, Duration::from_millis(300))
+            .await
+            .expect_err("no answer");
+        assert!(err.starts_with("no answer within"), "{err}");
+    }
+}
