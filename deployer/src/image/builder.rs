@@ -19,7 +19,9 @@ use crate::exit::{Code, Failure};
 use crate::progress::Progress;
 
 /// Network mode for `RUN` steps (`host`, `none`, ...). Unset: the engine's
-/// default network.
+/// default network, or `host` on an engine that has no bridge network
+/// (one started with `--bridge=none`), where the default would leave `RUN`
+/// steps with no network at all.
 pub const NETWORK_VAR: &str = "DEPLOYER_BUILD_NETWORK";
 
 /// `DEPLOYER_BUILD_ARG_<NAME>=value` passes the build argument `NAME`.
@@ -49,6 +51,20 @@ pub struct BuildSpec<'a> {
     pub labels: HashMap<String, String>,
 }
 
+/// `host` when the engine has no `bridge` network, else the engine's own
+/// default.
+async fn default_network(docker: &Docker) -> Option<String> {
+    match docker.inspect_network("bridge", None).await {
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {
+            tracing::info!("the engine has no bridge network: building with the host network");
+            Some("host".to_owned())
+        }
+        _ => None,
+    }
+}
+
 /// Builds `spec` and returns the image id.
 pub async fn build(docker: &Docker, spec: &BuildSpec<'_>) -> anyhow::Result<String> {
     let context = BuildContext::open(spec.context, spec.dockerfile, &spec.dockerfile_origin)?;
@@ -60,7 +76,10 @@ pub async fn build(docker: &Docker, spec: &BuildSpec<'_>) -> anyhow::Result<Stri
         ))
     })?;
     let build_args = build_args(&dockerfile_text, std::env::vars());
-    let network = std::env::var(NETWORK_VAR).ok().filter(|v| !v.is_empty());
+    let network = match std::env::var(NETWORK_VAR).ok().filter(|v| !v.is_empty()) {
+        Some(network) => Some(network),
+        None => default_network(docker).await,
+    };
 
     let mut options = BuildImageOptionsBuilder::new()
         .dockerfile(context.dockerfile())
