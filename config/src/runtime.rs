@@ -83,24 +83,21 @@ impl RuntimeEnv {
         let parse =
             |var: &'static str, value: String, reason: String| EnvError { var, value, reason };
 
-        let app_name = match get(vars::APP_NAME)? {
-            Some(v) if v.trim().is_empty() => {
-                return Err(parse(vars::APP_NAME, v, "must not be empty".into()))
+        // A set-but-blank name, environment or version is a mistake in the
+        // task definition, not a request for the default.
+        let text = |var: &'static str, default: String| -> Result<String, EnvError> {
+            match get(var)? {
+                Some(v) if v.trim().is_empty() => Err(parse(var, v, "must not be empty".into())),
+                Some(v) => Ok(v),
+                None => Ok(default),
             }
-            Some(v) => v,
-            None => app.app.clone(),
         };
+        let app_name = text(vars::APP_NAME, app.app.clone())?;
         let launch_type = match get(vars::APP_LAUNCH_TYPE)? {
             Some(v) => v.parse().map_err(|e| parse(vars::APP_LAUNCH_TYPE, v, e))?,
             None => app.launch_type,
         };
-        let environment = match get(vars::APP_ENV)? {
-            Some(v) if v.trim().is_empty() => {
-                return Err(parse(vars::APP_ENV, v, "must not be empty".into()))
-            }
-            Some(v) => v,
-            None => "local".to_owned(),
-        };
+        let environment = text(vars::APP_ENV, "local".to_owned())?;
         let port = match get(vars::APP_PORT)? {
             Some(v) => match v.parse::<u16>() {
                 Ok(p) if p > 0 => p,
@@ -114,13 +111,7 @@ impl RuntimeEnv {
             },
             None => app.port,
         };
-        let version = match get(vars::APP_VERSION)? {
-            Some(v) if v.trim().is_empty() => {
-                return Err(parse(vars::APP_VERSION, v, "must not be empty".into()))
-            }
-            Some(v) => v,
-            None => "dev".to_owned(),
-        };
+        let version = text(vars::APP_VERSION, "dev".to_owned())?;
         let bind = match get(vars::APP_BIND)? {
             Some(v) => v
                 .parse()
