@@ -28,23 +28,39 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
     done
 }
 
+# spawn NAME COMMAND...: runs COMMAND in the background with its output in
+# $SERVICES_DIR/NAME/NAME.log, and remembers it for services_stop.
+spawn() {
+    local name=$1 dir="$SERVICES_DIR/$1"
+    shift
+    mkdir -p "$dir"
+    "$@" >"$dir/$name.log" 2>&1 &
+    echo $! >"$dir/pid"
+    SERVICES_STARTED+=("$dir/pid")
+}
+
+# ready NAME SECONDS COMMAND...: waits for COMMAND to succeed; on a timeout
+# shows the end of NAME's log, which usually says why.
+ready() {
+    local name=$1 seconds=$2
+    shift 2
+    wait_for "$seconds" "$name" "$@" || { tail -20 "$SERVICES_DIR/$name/$name.log" >&2; return 1; }
+    log "$name up"
+}
+
 start_dockerd() {
     if [[ -n "${DOCKER_HOST:-}" ]] && docker info >/dev/null 2>&1; then
         log "using the Docker engine at $DOCKER_HOST"
         return 0
     fi
-    local dir="$SERVICES_DIR/docker"
+    local dir="$SERVICES_DIR/dockerd"
     mkdir -p "$dir/data" "$dir/exec"
     # No bridge, no iptables: every container runs with --network host.
-    dockerd --bridge=none --iptables=false --ip-masq=false \
+    spawn dockerd dockerd --bridge=none --iptables=false --ip-masq=false \
         --data-root "$dir/data" --exec-root "$dir/exec" \
-        --pidfile "$dir/dockerd.pid" --host "unix://$dir/docker.sock" \
-        >"$dir/dockerd.log" 2>&1 &
-    echo $! >"$dir/pid"
-    SERVICES_STARTED+=("$dir/pid")
+        --pidfile "$dir/dockerd.pid" --host "unix://$dir/docker.sock"
     export DOCKER_HOST="unix://$dir/docker.sock"
-    wait_for 60 dockerd docker info || { tail -20 "$dir/dockerd.log" >&2; return 1; }
-    log "dockerd up at $DOCKER_HOST"
+    ready dockerd 60 docker info
 }
 
 start_registry() {
@@ -66,12 +82,9 @@ storage:
 http:
   addr: 127.0.0.1:$TEST_REGISTRY_PORT
 YAML
-    docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
-    echo $! >"$dir/pid"
-    SERVICES_STARTED+=("$dir/pid")
+    spawn registry docker-registry serve "$dir/config.yml"
     export TEST_REGISTRY="127.0.0.1:$TEST_REGISTRY_PORT"
-    wait_for 30 registry curl -fsS "http://$TEST_REGISTRY/v2/" || { tail -20 "$dir/registry.log" >&2; return 1; }
-    log "registry up at $TEST_REGISTRY"
+    ready registry 30 curl -fsS "http://$TEST_REGISTRY/v2/"
 }
 
 start_moto() {
@@ -79,14 +92,9 @@ start_moto() {
         log "using the moto server at $MOTO_ENDPOINT"
         return 0
     fi
-    local dir="$SERVICES_DIR/moto"
-    mkdir -p "$dir"
-    moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$dir/moto.log" 2>&1 &
-    echo $! >"$dir/pid"
-    SERVICES_STARTED+=("$dir/pid")
+    spawn moto moto_server -H 127.0.0.1 -p "$MOTO_PORT"
     export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
-    wait_for 30 moto curl -fsS "$MOTO_ENDPOINT/moto-api/" || { tail -20 "$dir/moto.log" >&2; return 1; }
-    log "moto up at $MOTO_ENDPOINT"
+    ready moto 30 curl -fsS "$MOTO_ENDPOINT/moto-api/"
 }
 
 services_start() {
