@@ -109,5 +109,11 @@ services_stop() {
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
         kill -9 "$pid" 2>/dev/null || true
     done
+    # dockerd leaves its host network namespace mounted under its exec root
+    # even on a clean exit; unmount it so the directory can be removed.
+    local mnt
+    while read -r mnt; do
+        umount "$mnt" 2>/dev/null || true
+    done < <(awk -v dir="$SERVICES_DIR/" 'index($2, dir) == 1 { print $2 }' /proc/self/mounts)
     SERVICES_STARTED=()
 }
