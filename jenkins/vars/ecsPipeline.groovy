@@ -1,33 +1,46 @@
-// The delivery pipeline of one app, on a Kubernetes agent: Test, Build &
-// tag, Push, Deploy, Verify. Each jenkins/<app>.Jenkinsfile calls it with
-// its app's name; what the app is comes from config/<app>.json (ecsApp),
-// where it deploys from the build's parameters or environment (ecsSettings).
+// The delivery pipeline of one app, on Kubernetes agents: Settings, Test,
+// Image (Build & tag, Push) and Roll out (Deploy, Verify). Each
+// jenkins/<app>.Jenkinsfile calls it with its app's name; what the app is
+// comes from config/<app>.json (ecsApp), where it deploys from the build's
+// parameters or environment (ecsSettings), which pods run it from ecsPods.
 
 /** Runs the whole pipeline for config.app. */
 void call(Map config) {
     String app = ecsSettings.appName(config)
-    String podYaml = libraryResource('ecs-pipeline/pod.yaml')
+    // The pods are read here, before the pipeline block; DEPLOYER_IMAGE is
+    // checked in Settings, which fails before any pod that uses it starts.
+    // Variables set on the folder reach env only inside withFolderProperties.
+    String deployerImage = ''
+    withFolderProperties {
+        deployerImage = env.DEPLOYER_IMAGE ?: ''
+    }
+    String testPod = ecsPods.test()
+    String buildPod = ecsPods.build(app, deployerImage)
+    String deployPod = ecsPods.deploy(app, deployerImage)
     // What the stages find out, for the stages after them and for the
-    // failure summary.
-    Map state = [app: app, stage: 'none', settings: [:], tag: '', appConfig: [:], deploy: [:]]
+    // summary.
+    Map state = [app: app, stage: 'none', settings: [:], tag: '', appConfig: [:], deploy: [:],
+                 verify: null, rollback: [:], scope: [run: true, why: '']]
 
     pipeline {
-        agent {
-            kubernetes {
-                yaml podYaml
-            }
-        }
+        // Each stage asks for the pod it needs: the tests never share a pod
+        // with the deploy credentials, and a rollback needs neither a
+        // compiler nor a Docker engine.
+        agent none
         options {
-            // Two deploys of one app never overlap: a second build waits.
-            disableConcurrentBuilds()
             timeout(time: 60, unit: 'MINUTES')
             buildDiscarder(logRotator(numToKeepStr: '30'))
             timestamps()
         }
+        triggers {
+            // A fallback for a controller that the repository's push webhook
+            // cannot reach; with the webhook, drop it (see the README).
+            pollSCM('H/5 * * * *')
+        }
         parameters {
             string(name: 'IMAGE_TAG', defaultValue: '', trim: true,
-                description: 'Redeploy this tag, already in the app\'s repository, without building: ' +
-                    'skips Build & tag and Push. Empty: build and deploy the checked-out commit.')
+                description: 'Redeploy this tag, already in the app\'s repository: skips Test and Image, ' +
+                    'and goes straight to Deploy and Verify. Empty: build and deploy the checked-out commit.')
             string(name: 'ENVIRONMENT', defaultValue: '', trim: true,
                 description: 'The environment the app runs as (APP_ENV). Empty: the DEPLOY_ENV variable.')
             string(name: 'REGION', defaultValue: '', trim: true,
@@ -41,16 +54,39 @@ void call(Map config) {
                 description: 'Load balancer URL (Terraform output alb_url). Empty: the ALB_URL variable.')
         }
         stages {
-            stage('Test') {
+            stage('Settings') {
                 steps {
                     script {
                         state.stage = env.STAGE_NAME
                         // Here rather than before the pipeline block, so that
                         // Jenkins learns the parameters even from a build
                         // that lacks a setting.
-                        state.settings = ecsSettings.resolve(app)
+                        withFolderProperties {
+                            state.settings = ecsSettings.resolve(app)
+                        }
                         // A set IMAGE_TAG is the tag; otherwise Build & tag sets it.
                         state.tag = state.settings.imageTag
+                        state.scope = ecsScope.decide(app, state.settings.imageTag)
+                        echo("${app}: ${state.scope.run ? 'deploying' : 'nothing to deploy'}: ${state.scope.why}")
+                        if (!state.scope.run) {
+                            currentBuild.description = "${app}: nothing deployed, ${state.scope.why}"
+                        }
+                    }
+                }
+            }
+            stage('Test') {
+                when {
+                    beforeAgent true
+                    expression { state.scope.run && !state.settings.imageTag }
+                }
+                agent {
+                    kubernetes {
+                        yaml testPod
+                    }
+                }
+                steps {
+                    script {
+                        state.stage = env.STAGE_NAME
                         state.appConfig = ecsApp.load(app)
                         container('rust') {
                             String test = ecsShell.command(['cargo', 'test', '--locked', '-p', app])
@@ -59,51 +95,107 @@ void call(Map config) {
                     }
                 }
             }
-            stage('Build & tag') {
-                when { expression { !state.settings.imageTag } }
-                steps {
-                    script {
-                        state.stage = env.STAGE_NAME
-                        String sha = sh(label: 'short git SHA', returnStdout: true,
-                            script: 'git rev-parse --short HEAD')
-                        state.tag = sha.trim()
-                        ecsDeployer.runBuild(state.settings, state.tag)
+            stage('Image') {
+                // Evaluated before the lock is taken, so that a skipped
+                // stage never waits for another build's lock.
+                when {
+                    beforeOptions true
+                    beforeAgent true
+                    expression { state.scope.run && !state.settings.imageTag }
+                }
+                options {
+                    // The app's Docker data root volume: one engine at a time.
+                    lock(resource: "ecs-pipeline-image-${app}")
+                }
+                agent {
+                    kubernetes {
+                        yaml buildPod
+                    }
+                }
+                stages {
+                    stage('Build & tag') {
+                        steps {
+                            script {
+                                state.stage = env.STAGE_NAME
+                                state.appConfig = ecsApp.load(app)
+                                // In the jnlp container, whose user owns the checkout.
+                                String sha = sh(label: 'short git SHA', returnStdout: true,
+                                    script: 'git rev-parse --short HEAD')
+                                state.tag = sha.trim()
+                                ecsDeployer.runBuild(state.settings, state.tag)
+                            }
+                        }
+                    }
+                    stage('Push') {
+                        steps {
+                            script {
+                                state.stage = env.STAGE_NAME
+                                ecsDeployer.runPush(state.settings, state.tag)
+                            }
+                        }
                     }
                 }
             }
-            stage('Push') {
-                when { expression { !state.settings.imageTag } }
-                steps {
-                    script {
-                        state.stage = env.STAGE_NAME
-                        ecsDeployer.runPush(state.settings, state.tag)
+            stage('Roll out') {
+                when {
+                    beforeOptions true
+                    beforeAgent true
+                    expression { state.scope.run }
+                }
+                options {
+                    // Two deploys of one app never overlap; the tests and the
+                    // image build of another build do not hold it, so a
+                    // rollback never waits for them.
+                    lock(resource: "ecs-pipeline-deploy-${app}")
+                }
+                agent {
+                    kubernetes {
+                        yaml deployPod
                     }
                 }
-            }
-            stage('Deploy') {
-                steps {
-                    script {
-                        state.stage = env.STAGE_NAME
-                        String repository = ecsApp.repository(state.appConfig)
-                        String image = "${state.settings.registry}/${repository}:${state.tag}"
-                        state.deploy = ecsDeployer.runDeploy(state.settings, image)
-                        ecsDeployer.requireSuccess(app, state.deploy)
+                stages {
+                    stage('Deploy') {
+                        steps {
+                            script {
+                                state.stage = env.STAGE_NAME
+                                state.appConfig = ecsApp.load(app)
+                                String repository = ecsApp.repository(state.appConfig)
+                                String image = "${state.settings.registry}/${repository}:${state.tag}"
+                                ecsDeployer.runDeploy(state.settings, image, state.deploy)
+                                ecsDeployer.requireSuccess(app, state.deploy)
+                                if (state.deploy.outcome == 'scaled_to_zero') {
+                                    unstable("deployer deploy ${app}: ${ecsDeployer.describe(state.deploy)}; " +
+                                        'Verify skipped: no task runs to answer it')
+                                }
+                            }
+                        }
                     }
-                }
-            }
-            stage('Verify') {
-                steps {
-                    script {
-                        state.stage = env.STAGE_NAME
-                        ecsVerify(state.settings, state.appConfig, state.tag)
+                    stage('Verify') {
+                        when {
+                            expression { state.deploy.outcome != 'scaled_to_zero' }
+                        }
+                        steps {
+                            script {
+                                state.stage = env.STAGE_NAME
+                                state.verify = ecsVerify(state.settings, state.appConfig, state.tag)
+                                if (state.verify != null) {
+                                    // The rollout completed, but users do not get
+                                    // the new version: put the old one back.
+                                    ecsDeployer.runRollback(state.settings, state.rollback)
+                                    error("Verify: ${state.verify}; deployer rollback ${app}: " +
+                                        ecsDeployer.describe(state.rollback))
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
         post {
-            failure {
+            // Failed, aborted (by hand or by the timeout) or unstable.
+            unsuccessful {
                 script {
-                    String summary = failureSummary(state)
+                    String summary = summary(state)
                     echo(summary)
                     currentBuild.description = summary
                 }
@@ -112,11 +204,26 @@ void call(Map config) {
     }
 }
 
-/** One line: the app, the stage that failed, and how deployer's deploy ended. */
-String failureSummary(Map state) {
-    String deployer = 'not run'
-    if (state.deploy) {
-        deployer = "${state.deploy.outcome} (exit ${state.deploy.exit_code}): ${state.deploy.message}"
+/**
+ * One line: how the build ended, the app, the stage, and how deployer's
+ * deploy (and a rollback after Verify) ended.
+ */
+String summary(Map state) {
+    String result = currentBuild.currentResult
+    String ending = result == 'FAILURE' ? 'FAILED' : result
+    if (result == 'ABORTED') {
+        // The timeout option and a person's abort both end ABORTED; only
+        // the time the build ran tells them apart.
+        long minutes = (System.currentTimeMillis() - currentBuild.startTimeInMillis) / 60000
+        ending = minutes >= 60 ? 'TIMED OUT after 60 minutes' : 'ABORTED'
     }
-    return "FAILED: ${state.app}, stage ${state.stage}; deployer deploy: ${deployer}"
+    String deployer = state.deploy ? ecsDeployer.describe(state.deploy) : 'not run'
+    String line = "${ending}: ${state.app}, stage ${state.stage}; deployer deploy: ${deployer}"
+    if (state.verify != null) {
+        line += "; Verify: ${state.verify}"
+    }
+    if (state.rollback) {
+        line += "; deployer rollback: ${ecsDeployer.describe(state.rollback)}"
+    }
+    return line
 }

@@ -25,6 +25,7 @@ Map resolve(String app) {
         registry: required('REGISTRY', 'ECR_REGISTRY'),
         albUrl: required('LOAD_BALANCER_URL', 'ALB_URL'),
         imageTag: (params.IMAGE_TAG ?: '').toString().trim(),
+        deployerImage: deployerImage(),
     ]
     if (!(settings.registry ==~ /[A-Za-z0-9.-]+(:[0-9]+)?/)) {
         error('ecsPipeline: REGISTRY / ECR_REGISTRY must be a registry host such as ' +
@@ -56,4 +57,24 @@ String required(String parameter, String variable) {
     error("ecsPipeline: no value for ${parameter}: set the build parameter ${parameter} " +
         "or the environment variable ${variable}")
     return ''
+}
+
+/**
+ * The prebuilt deployer image (Dockerfile.deployer) the agent pods run,
+ * from the variable DEPLOYER_IMAGE, pinned by digest so that every build
+ * of every job runs the deployer that was built and tested, and nothing a
+ * later push puts under the same tag.
+ */
+String deployerImage() {
+    String image = (env.DEPLOYER_IMAGE ?: '').toString().trim()
+    if (!image) {
+        error('ecsPipeline: no value for DEPLOYER_IMAGE: set the environment variable DEPLOYER_IMAGE to ' +
+            'the deployer image the deployer job pushed, pinned by digest ' +
+            '(<registry>/ecs-pipeline-deployer@sha256:<64 hex digits>)')
+    }
+    if (!(image ==~ /[a-z0-9][a-z0-9.:\/_-]*@sha256:[0-9a-f]{64}/)) {
+        error("ecsPipeline: DEPLOYER_IMAGE must be pinned by digest, such as " +
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ecs-pipeline-deployer@sha256:<64 hex digits>; got '${image}'")
+    }
+    return image
 }

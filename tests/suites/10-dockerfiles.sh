@@ -9,6 +9,8 @@ cd "$ROOT"
 command -v hadolint >/dev/null || { echo "hadolint is missing (tests/setup installs it)" >&2; exit 1; }
 
 mapfile -t dockerfiles < <(sed -n 's/.*"dockerfile": *"\([^"]*\)".*/\1/p' config/*.json | sort -u)
+# deployer's own image, for the Jenkins agent pods.
+dockerfiles+=(Dockerfile.deployer)
 ((${#dockerfiles[@]})) || { echo "no Dockerfile named in config/*.json" >&2; exit 1; }
 
 status=0

@@ -5,7 +5,10 @@
 #      file, and an error found in a fixture that has one;
 #   2. compile: every Groovy file compiles with Groovy 2.4, the line Jenkins
 #      runs, and a fixture in Groovy 3 syntax does not;
-#   3. harness: tests/jenkins/pipeline-tests.groovy runs each Jenkinsfile
+#   3. pods: the agent pods (jenkins/resources/ecs-pipeline/*.yaml) pass
+#      the Kubernetes schema offline (kubernetes-validate, pinned in
+#      tests/requirements.txt), with requests and limits on every container;
+#   4. harness: tests/jenkins/pipeline-tests.groovy runs each Jenkinsfile
 #      with the Jenkins steps stubbed, and shows the harness catches broken
 #      pipelines.
 set -uo pipefail
@@ -27,6 +30,8 @@ die() { say "$*"; exit 1; }
 command -v groovyc >/dev/null || die "groovyc not found: run tests/setup (Debian package groovy)"
 [[ -r $SNAKEYAML ]] || die "$SNAKEYAML not found: run tests/setup (Debian package libyaml-snake-java)"
 [[ -x $HERE/node_modules/.bin/npm-groovy-lint ]] || die "npm-groovy-lint not installed in $HERE: run tests/setup"
+PYTHON=$ROOT/.venv/bin/python
+"$PYTHON" -c 'import kubernetes_validate' 2>/dev/null || die "kubernetes-validate missing from $ROOT/.venv: run tests/setup"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -77,7 +82,8 @@ JS
 
 compile() {
     local stubs=$work/stubs
-    groovyc -d "$stubs" "$HERE"/stubs/org/jenkinsci/plugins/workflow/libs/Library.groovy || return 1
+    groovyc -d "$stubs" "$HERE"/stubs/org/jenkinsci/plugins/workflow/libs/Library.groovy \
+        "$HERE"/stubs/com/cloudbees/groovy/cps/NonCPS.groovy || return 1
     # The Jenkinsfiles and the library, with the import Jenkins adds.
     groovyc --configscript "$HERE/compiler-config.groovy" -cp "$stubs" -d "$work/pipelines" "${pipelines[@]}" ||
         return 1
@@ -90,12 +96,17 @@ compile() {
     fi
 }
 
+pods() {
+    "$PYTHON" "$HERE/validate-pods.py" "$ROOT"
+}
+
 harness() {
     groovy -cp "$work/harness:$work/stubs:$SNAKEYAML" "$HERE/pipeline-tests.groovy" "$ROOT"
 }
 
 check lint lint
 check compile compile
+check pods pods
 check harness harness
 ((failures == 0)) || die "$failures check(s) failed"
 say "all checks passed"

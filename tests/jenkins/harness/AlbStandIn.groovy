@@ -12,15 +12,33 @@ class AlbStandIn {
     private final HttpServer server
     final List<String> requests = Collections.synchronizedList([])
 
-    AlbStandIn(Map appConfig, String healthPath, int healthStatus, String version) {
+    private int healthFailures
+
+    /**
+     * healthFailures: the first health requests answer 503; serviceBody:
+     * what the microservice paths answer instead of their JSON.
+     */
+    AlbStandIn(Map appConfig, String healthPath, int healthStatus, String version, int healthFailures = 0,
+               String serviceBody = null) {
+        this.healthFailures = healthFailures
         server = HttpServer.create(new InetSocketAddress(InetAddress.getByName('127.0.0.1'), 0), 0)
         server.createContext('/') { HttpExchange exchange ->
             String path = exchange.requestURI.path
             requests << path
-            Map answer = answer(appConfig, healthPath, healthStatus, version, path)
-            byte[] body = JsonOutput.toJson(answer.body).getBytes('UTF-8')
+            int status = healthStatus
+            if (path == healthPath && this.healthFailures > 0) {
+                this.healthFailures--
+                status = 503
+            }
+            Map answer = answer(appConfig, healthPath, status, version, path)
+            String text = answer.body instanceof String ? answer.body : JsonOutput.toJson(answer.body)
+            if (serviceBody != null && answer.status == 200 && path != healthPath) {
+                text = serviceBody
+            }
+            byte[] body = text.getBytes('UTF-8')
             exchange.responseHeaders.add('Content-Type', 'application/json')
-            exchange.sendResponseHeaders((int) answer.status, body.length)
+            // A length of -1 sends no body at all.
+            exchange.sendResponseHeaders((int) answer.status, body.length ?: -1)
             exchange.responseBody.withStream { it.write(body) }
         }
         server.start()

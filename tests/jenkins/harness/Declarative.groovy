@@ -8,8 +8,11 @@ class Declarative {
 
     /** What a pipeline block declares. */
     static class Pipeline {
+        /** The pipeline-wide pod, or null with `agent none`. */
         String podYaml
+        boolean agentNone
         List<Map> options = []
+        List<Map> triggers = []
         List<Map> parameters = []
         List<Stage> stages = []
         Map<String, Closure> post = [:]
@@ -19,7 +22,17 @@ class Declarative {
     static class Stage {
         String name
         List<Closure> conditions = []
+        /** when { beforeAgent true }: the conditions are evaluated before the agent starts. */
+        boolean beforeAgent
+        /** when { beforeOptions true }: ... and before the options (lock) apply. */
+        boolean beforeOptions
+        /** The stage's own pod, or null. */
+        String podYaml
+        /** options { lock(...) }, { timeout(...) }. */
+        List<Map> options = []
+        /** A stage has steps, or stages of its own. */
         Closure steps
+        List<Stage> stages
     }
 
     /** Runs `body` with `builder` as its delegate; returns the builder. */
@@ -39,6 +52,19 @@ class Declarative {
             pipeline.podYaml = build(new AgentBuilder(), body).podYaml
         }
 
+        /** agent none: each stage names its own. */
+        void agent(AgentNone none) {
+            pipeline.agentNone = true
+        }
+
+        AgentNone getNone() {
+            return AgentNone.INSTANCE
+        }
+
+        void triggers(Closure body) {
+            pipeline.triggers = build(new TriggersBuilder(), body).triggers
+        }
+
         void options(Closure body) {
             pipeline.options = build(new OptionsBuilder(), body).options
         }
@@ -53,6 +79,24 @@ class Declarative {
 
         void post(Closure body) {
             pipeline.post = build(new PostBuilder(), body).conditions
+        }
+    }
+
+    /** The `none` of `agent none`. */
+    static class AgentNone {
+        static final AgentNone INSTANCE = new AgentNone()
+    }
+
+    /** triggers { pollSCM(...) }. */
+    static class TriggersBuilder {
+        List<Map> triggers = []
+
+        void pollSCM(String spec) {
+            triggers << [name: 'pollSCM', args: [spec]]
+        }
+
+        void githubPush() {
+            triggers << [name: 'githubPush', args: []]
         }
     }
 
@@ -136,20 +180,62 @@ class Declarative {
         Stage stage
 
         void when(Closure body) {
-            stage.conditions = build(new WhenBuilder(), body).conditions
+            WhenBuilder when = build(new WhenBuilder(), body)
+            stage.conditions = when.conditions
+            stage.beforeAgent = when.beforeAgent
+            stage.beforeOptions = when.beforeOptions
+        }
+
+        void agent(Closure body) {
+            stage.podYaml = build(new AgentBuilder(), body).podYaml
+        }
+
+        void options(Closure body) {
+            stage.options = build(new StageOptionsBuilder(), body).options
         }
 
         void steps(Closure body) {
             stage.steps = body
+        }
+
+        void stages(Closure body) {
+            stage.stages = build(new StagesBuilder(), body).stages
         }
     }
 
     /** when { expression { ... } }: every condition must hold. */
     static class WhenBuilder {
         List<Closure> conditions = []
+        boolean beforeAgent
+        boolean beforeOptions
+
+        void beforeAgent(boolean value) {
+            beforeAgent = value
+        }
+
+        void beforeOptions(boolean value) {
+            beforeOptions = value
+        }
 
         void expression(Closure condition) {
             conditions << condition
+        }
+    }
+
+    /** A stage's options { lock(...) timeout(...) }. */
+    static class StageOptionsBuilder {
+        List<Map> options = []
+
+        void lock(Map args) {
+            options << [name: 'lock', args: args]
+        }
+
+        void lock(String resource) {
+            options << [name: 'lock', args: [resource: resource]]
+        }
+
+        void timeout(Map args) {
+            options << [name: 'timeout', args: args]
         }
     }
 
@@ -167,6 +253,14 @@ class Declarative {
 
         void failure(Closure body) {
             conditions.failure = body
+        }
+
+        void aborted(Closure body) {
+            conditions.aborted = body
+        }
+
+        void unstable(Closure body) {
+            conditions.unstable = body
         }
 
         void unsuccessful(Closure body) {

@@ -21,7 +21,7 @@ class PipelineRunner {
         configuration.scriptBaseClass = PipelineScript.name
         // Jenkins imports the @Library annotation into every Jenkinsfile.
         ImportCustomizer imports = new ImportCustomizer()
-        imports.addImports('org.jenkinsci.plugins.workflow.libs.Library')
+        imports.addImports('org.jenkinsci.plugins.workflow.libs.Library', 'com.cloudbees.groovy.cps.NonCPS')
         configuration.addCompilationCustomizers(imports)
         loader = new GroovyClassLoader(PipelineRunner.classLoader, configuration)
     }
@@ -30,18 +30,26 @@ class PipelineRunner {
     RunRecord run(File jenkinsfile, File libraryDir, String app, Scenario scenario) {
         RunRecord record = new RunRecord()
         File root = File.createTempDir('pipeline-run', '')
-        File workspace = new File(root, 'workspace')
         File records = new File(root, 'records')
-        workspace.mkdirs()
         records.mkdirs()
-        new File(workspace, 'config').mkdirs()
-        new File(repoRoot, 'config').eachFileMatch(~/.*\.json/) { File f ->
-            new File(workspace, "config/${f.name}").text = f.text
+        File registry = scenario.registryDir ?: new File(root, 'registry')
+        File engine = scenario.engineDir ?: new File(root, 'engine')
+        registry.mkdirs()
+        engine.mkdirs()
+        int workspaces = 0
+        // Each pod checks the commit out into a workspace of its own.
+        Closure<File> newWorkspace = { ->
+            File workspace = new File(root, "workspace-${workspaces++}")
+            new File(workspace, 'config').mkdirs()
+            new File(repoRoot, 'config').eachFileMatch(~/.*\.json/) { File f ->
+                new File(workspace, "config/${f.name}").text = f.text
+            }
+            return workspace
         }
         Map appConfig = AppFacts.load(repoRoot, app)
         String deployedTag = scenario.params.IMAGE_TAG ?: scenario.gitSha
         AlbStandIn alb = new AlbStandIn(appConfig, AppFacts.healthPath(appConfig), scenario.healthStatus,
-            scenario.servedVersion ?: deployedTag)
+            scenario.servedVersion ?: deployedTag, scenario.healthFailures, scenario.serviceBody)
         try {
             Map<String, String> params = withAlbUrl(scenario.params, alb)
             File resultFile = new File(root, 'deploy-result.json')
@@ -49,19 +57,30 @@ class PipelineRunner {
                 resultFile.text = JsonOutput.prettyPrint(JsonOutput.toJson(scenario.deployResult))
             }
             Map<String, String> base = [
-                PATH: "${fakesDir.path}:/usr/local/bin:/usr/bin:/bin".toString(),
-                HOME: root.path,
-                WORKSPACE: workspace.path,
                 FAKE_RECORD_DIR: records.path,
+                FAKE_REGISTRY_DIR: registry.path,
+                FAKE_ENGINE_DIR: engine.path,
                 FAKE_GIT_SHA: scenario.gitSha,
                 FAKE_DEPLOY_EXIT: scenario.deployExit.toString(),
+                FAKE_ROLLBACK_EXIT: scenario.rollbackExit.toString(),
+                FAKE_CARGO_TEST_EXIT: scenario.testExit.toString(),
+                FAKE_BUILD_EXIT: scenario.buildExit.toString(),
+                FAKE_PUSH_EXIT: scenario.pushExit.toString(),
+                FAKE_CURL_FAIL: scenario.curlFails ? '1' : '0',
             ]
             if (scenario.deployResult != null) {
                 base.FAKE_DEPLOY_RESULT = resultFile.path
             }
-            execute(record, jenkinsfile, libraryDir, workspace, base, params, withAlbUrl(scenario.jobEnvironment, alb))
+            Map<String, String> jobEnvironment = withAlbUrl(scenario.jobEnvironment, alb)
+            Map stub = [record: record, libraryDir: libraryDir, fakesDir: fakesDir, newWorkspace: newWorkspace,
+                        baseEnvironment: base,
+                        interrupt: scenario.interrupt,
+                        folderEnvironment: withAlbUrl(scenario.folderEnvironment, alb)]
+            execute(record, jenkinsfile, stub, params, jobEnvironment, scenario)
             record.invocations = readInvocations(records)
             record.albRequests = new ArrayList<>(alb.requests)
+            File events = new File(registry, 'events')
+            record.registryEvents = events.isFile() ? events.readLines() : []
         } finally {
             alb.stop()
             root.deleteDir()
@@ -69,18 +88,27 @@ class PipelineRunner {
         return record
     }
 
-    private void execute(RunRecord record, File jenkinsfile, File libraryDir, File workspace,
-                         Map<String, String> base, Map<String, String> params, Map<String, String> jobEnvironment) {
+    private void execute(RunRecord record, File jenkinsfile, Map stub, Map<String, String> params,
+                         Map<String, String> jobEnvironment, Scenario scenario) {
         Binding binding = new Binding()
         EnvStub env = new EnvStub()
         env.putAll(jobEnvironment)
         CurrentBuild currentBuild = new CurrentBuild()
+        if (scenario.causes != null) {
+            currentBuild.buildCauses = scenario.causes.collect { [_class: it] }
+        }
+        if (scenario.changedPaths) {
+            currentBuild.changeSets = [[items: [[affectedPaths: scenario.changedPaths]]]]
+        }
+        if (scenario.interrupt.cause == 'timeout') {
+            currentBuild.startTimeInMillis = System.currentTimeMillis() - 61L * 60 * 1000
+        }
         binding.setVariable('env', env)
         binding.setVariable('params', Collections.unmodifiableMap(params))
         binding.setVariable('currentBuild', currentBuild)
-        JenkinsStub jenkins = new JenkinsStub(record, binding, workspace, libraryDir, base)
+        JenkinsStub jenkins = new JenkinsStub(stub + [binding: binding])
         binding.setVariable(JenkinsStub.BINDING_NAME, jenkins)
-        new File(libraryDir, 'vars').eachFileMatch(~/.*\.groovy/) { File file ->
+        new File((File) stub.libraryDir, 'vars').eachFileMatch(~/.*\.groovy/) { File file ->
             String name = file.name - '.groovy'
             Script global = InvokerHelper.createScript(compile(file), binding)
             jenkins.globals[name] = global
