@@ -182,6 +182,12 @@ pub struct ImageArgs {
     /// Build context directory.
     #[arg(long, default_value = ".")]
     pub context: PathBuf,
+
+    /// Do nothing for an app whose tag is already in its repository, and
+    /// report `no_change`: a rerun of a built commit neither rebuilds nor
+    /// pushes (ECR tags are immutable).
+    #[arg(long)]
+    pub skip_existing: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -190,6 +190,65 @@ fn publish_builds_and_pushes_or_takes_the_image_as_given() {
 }
 
 #[test]
+fn skip_existing_builds_and_pushes_a_new_tag_and_leaves_a_pushed_one_alone() {
+    let Some(PushCase {
+        registry,
+        app,
+        tag,
+        remote,
+        _cleanup,
+    }) = PushCase::new()
+    else {
+        return;
+    };
+    let image_args = |command: &str| {
+        let run = app.deployer(
+            command,
+            &[
+                "--tag",
+                &tag,
+                "--registry",
+                &registry,
+                "--skip-existing",
+                "--output",
+                "json",
+            ],
+            &[],
+        );
+        run.expect_code(0);
+        run.report()
+    };
+    // A tag the registry does not hold is built and pushed as usual.
+    let built = image_args("build");
+    assert_eq!(built["apps"][0]["outcome"], "completed", "{built}");
+    let pushed = image_args("push");
+    assert_eq!(pushed["apps"][0]["outcome"], "completed", "{pushed}");
+    assert_eq!(manifest(&registry, &app.repository(), &tag).0, 200);
+
+    // The rerun of that commit on a fresh engine: nothing built locally.
+    drop(ImageCleanup(vec![app.local_image(&tag)]));
+    for command in ["build", "push"] {
+        let report = image_args(command);
+        assert_eq!(report["outcome"], "no_change", "{command}: {report}");
+        assert_eq!(
+            report["apps"][0]["outcome"], "no_change",
+            "{command}: {report}"
+        );
+        assert_eq!(report["apps"][0]["image"], format!("{remote}:{tag}"));
+        let message = report["apps"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("already in the registry"),
+            "{command}: {message}"
+        );
+    }
+    // build --skip-existing really built nothing: a plain push finds no
+    // local image to push.
+    app.deployer("push", &["--tag", &tag, "--registry", &registry], &[])
+        .expect_code(3)
+        .expect_stderr("build it first");
+}
+
+#[test]
 fn pushing_an_image_that_was_not_built_says_how_to_build_it() {
     let (Some(_), Some(registry)) = (harness::docker_host(), harness::registry()) else {
         return;

@@ -43,10 +43,15 @@ const NO_ENVIRONMENT: &str = "";
 pub async fn build(g: &GlobalArgs, a: &ImageArgs, started: Instant) -> anyhow::Result<Report> {
     let targets = crate::apps::resolve(g, &a.apps, NO_ENVIRONMENT)?;
     let tag = resolve_tag(a.tag.as_deref(), &a.context)?;
+    let existing = already_in_registry(g, a, &targets, &tag).await?;
     let docker = crate::docker::connect().await?;
     let mut reports = Vec::with_capacity(targets.len());
     for target in &targets {
         let app_started = Instant::now();
+        if let Some(uri) = existing.get(target.name()) {
+            reports.push(skipped(g, target, uri, "build", app_started));
+            continue;
+        }
         let (local, id) = build_app(&docker, target, &tag, &a.context).await?;
         let message = format!("built {local} (image {})", builder::short_id(&id));
         reports.push(app_report(g, target, local, message, app_started));
@@ -74,15 +79,67 @@ pub async fn push(g: &GlobalArgs, a: &ImageArgs, started: Instant) -> anyhow::Re
     for target in &targets {
         destinations.push(registry.destination(target.config.repository()).await?);
     }
+    let existing = already_in_registry(g, a, &targets, &tag).await?;
     let docker = crate::docker::connect().await?;
     let mut reports = Vec::with_capacity(targets.len());
     for (target, destination) in targets.iter().zip(&destinations) {
         let app_started = Instant::now();
+        if let Some(uri) = existing.get(target.name()) {
+            reports.push(skipped(g, target, uri, "push", app_started));
+            continue;
+        }
         let pushed = push_built(&docker, target, &tag, destination).await?;
         let message = format!("pushed {} as {}", pushed.tagged, pushed.digest);
         reports.push(app_report(g, target, pushed.pinned, message, app_started));
     }
     Ok(Report::new("push", reports, started.elapsed()))
+}
+
+/// With `--skip-existing`: the apps whose `<registry>/<repository>:<tag>`
+/// the registry already holds, by app name, with that URI. Empty without
+/// the flag. An ECR registry is asked with `DescribeImages`, another one
+/// through the engine (see [`exists`]).
+async fn already_in_registry(
+    g: &GlobalArgs,
+    a: &ImageArgs,
+    targets: &[AppTarget],
+    tag: &str,
+) -> anyhow::Result<HashMap<String, String>> {
+    let mut found = HashMap::new();
+    if !a.skip_existing {
+        return Ok(found);
+    }
+    let aws = crate::aws::load(g).await;
+    let registry = match &a.registry {
+        Some(host) => Registry::Other(host),
+        None => Registry::Ecr(&aws),
+    };
+    for target in targets {
+        let destination = registry.destination(target.config.repository()).await?;
+        let uri = format!("{}:{tag}", destination.repository);
+        if exists(&uri, &aws).await? {
+            found.insert(target.name().to_owned(), uri);
+        }
+    }
+    Ok(found)
+}
+
+/// The report of an app that `--skip-existing` left alone.
+fn skipped(
+    g: &GlobalArgs,
+    target: &AppTarget,
+    uri: &str,
+    command: &str,
+    started: Instant,
+) -> AppReport {
+    let message = format!("{uri} is already in the registry; {command} skipped (--skip-existing)");
+    tracing::info!(
+        app = target.name(),
+        image = uri,
+        "already in the registry, {command} skipped"
+    );
+    app_report(g, target, uri.to_owned(), String::new(), started)
+        .with_outcome(Outcome::NoChange, message)
 }
 
 /// The image a deploy rolls out: `source.image` as given, or else the app's
