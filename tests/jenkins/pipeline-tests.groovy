@@ -81,10 +81,30 @@ test('a Jenkinsfile that names the wrong app fails the harness') {
         'service-a').problems()
     expectProblems(found, ["was called for 'service-b', expected 'service-a'", "cargo test -p service-a"])
 }
-test('a Jenkinsfile that deploys before it pushes, without --result-file, fails the harness') {
+test('a pipeline of its own that deploys before it pushes, without --result-file or tests, fails the harness') {
     List<String> found = new PipelineChecks(runner, new File(here, 'fixtures/out-of-order.Jenkinsfile'), library,
         'service-a').problems()
-    expectProblems(found, ['the stages went', 'without --result-file', "does not load the shared library"])
+    expectProblems(found, ['the stages went', 'without --result-file', "Test did not run the app's tests"])
+}
+
+test('a Jenkinsfile that loads a branch of the library fails the harness') {
+    List<String> found = new PipelineChecks(runner, new File(here, 'fixtures/other-branch.Jenkinsfile'), library,
+        'service-a').problems(['a build of the checked-out commit'])
+    expectProblems(found, ['Version override not permitted for library ecs-pipeline'])
+}
+test("a README configuration that allows version overrides fails the harness") {
+    File readme = File.createTempFile('README', '.md')
+    try {
+        String text = new File(library, 'README.md').text
+        if (text.count('allowVersionOverride: false') != 1) {
+            return ['the README does not set allowVersionOverride: false exactly once']
+        }
+        readme.text = text.replace('allowVersionOverride: false', 'allowVersionOverride: true')
+        List<String> found = LibraryConfig.fromReadme(readme).problems('ecs-pipeline', PipelineRunner.LIBRARY_PATH)
+        return expectProblems(found, ['allows version overrides'])
+    } finally {
+        readme.delete()
+    }
 }
 
 // ---- planted mistakes in a copy of the library

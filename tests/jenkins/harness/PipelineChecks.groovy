@@ -103,6 +103,7 @@ class PipelineChecks {
         if (!(jenkinsfile.text =~ /@Library\('ecs-pipeline(@[^']+)?'\)/)) {
             problems << "${jenkinsfile.name} does not load the shared library with @Library('ecs-pipeline')"
         }
+        problems.addAll(runner.library.problems('ecs-pipeline', PipelineRunner.LIBRARY_PATH))
         return problems
     }
 
@@ -122,7 +123,7 @@ class PipelineChecks {
             problems << "a first build should build and push the image, the registry saw ${run.registryEvents}".toString()
         }
         problems.addAll(verified(run))
-        if (!run.pipeline.triggers) {
+        if (run.pipeline != null && !run.pipeline.triggers) {
             problems << 'the pipeline declares no trigger: no commit would ever build it'
         }
         return problems

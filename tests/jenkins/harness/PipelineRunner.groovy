@@ -11,12 +11,17 @@ import org.codehaus.groovy.runtime.InvokerHelper
 class PipelineRunner {
     final File repoRoot
     final File fakesDir
+    /** The libraries the README configures. */
+    final LibraryConfig library
+    /** Where this repository's library is (the libraryPath the README must give). */
+    static final String LIBRARY_PATH = 'jenkins/'
     private final GroovyClassLoader loader
     private final Map<String, Class> compiled = [:]
 
     PipelineRunner(File repoRoot, File fakesDir) {
         this.repoRoot = repoRoot
         this.fakesDir = fakesDir
+        this.library = LibraryConfig.fromReadme(new File(repoRoot, 'jenkins/README.md'))
         CompilerConfiguration configuration = new CompilerConfiguration()
         configuration.scriptBaseClass = PipelineScript.name
         // Jenkins imports the @Library annotation into every Jenkinsfile.
@@ -108,14 +113,22 @@ class PipelineRunner {
         binding.setVariable('currentBuild', currentBuild)
         JenkinsStub jenkins = new JenkinsStub(stub + [binding: binding])
         binding.setVariable(JenkinsStub.BINDING_NAME, jenkins)
-        new File((File) stub.libraryDir, 'vars').eachFileMatch(~/.*\.groovy/) { File file ->
-            String name = file.name - '.groovy'
-            Script global = InvokerHelper.createScript(compile(file), binding)
-            jenkins.globals[name] = global
-            binding.setVariable(name, global)
-        }
-        Script script = InvokerHelper.createScript(compile(jenkinsfile), binding)
         try {
+            // @Library resolves through the README's configuration; the
+            // library under test stands at the libraryPath it names.
+            Map<String, String> libraries = library.resolve(jenkinsfile.text)
+            if (libraries.any { it.value != LIBRARY_PATH }) {
+                throw new PipelineAbort("@Library: ${libraries} is not this repository's ${LIBRARY_PATH}")
+            }
+            if (libraries) {
+                new File((File) stub.libraryDir, 'vars').eachFileMatch(~/.*\.groovy/) { File file ->
+                    String name = file.name - '.groovy'
+                    Script global = InvokerHelper.createScript(compile(file), binding)
+                    jenkins.globals[name] = global
+                    binding.setVariable(name, global)
+                }
+            }
+            Script script = InvokerHelper.createScript(compile(jenkinsfile), binding)
             script.run()
         } catch (RuntimeException failure) {
             jenkins.fail(failure)
