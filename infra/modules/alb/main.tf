@@ -26,7 +26,13 @@ resource "aws_lb_target_group" "this" {
   #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; behind it the apps serve plain HTTP inside the private subnets, reachable only from the load balancer's security group.
   for_each = var.apps
 
-  name                 = each.key
+  # Port, protocol, target type and VPC force a new group. It must exist
+  # before the old one goes (the listener rules and the service use it), so
+  # the name is generated from a prefix: a fixed name would clash with the
+  # group being replaced, and with a second stack in the same region.
+  # name_prefix is at most 6 characters: the app name's first 5 letters and
+  # digits, and a hyphen before the generated suffix.
+  name_prefix          = "${substr(replace(each.key, "/[^A-Za-z0-9]/", ""), 0, 5)}-"
   port                 = each.value.port
   protocol             = "HTTP"
   target_type          = each.value.target_type
@@ -45,7 +51,11 @@ resource "aws_lb_target_group" "this" {
     interval            = each.value.health_check.interval
   }
 
-  tags = merge(var.tags, { App = each.key })
+  tags = merge(var.tags, { App = each.key, Name = "${var.name}-${each.key}" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_lb_listener" "http" {
