@@ -76,7 +76,9 @@ module "alb" {
   https_enabled       = local.https_enabled
   certificate_arn     = var.certificate_arn != null ? var.certificate_arn : one(module.route53[*].certificate_arn)
   deletion_protection = var.alb_deletion_protection
-  access_logs_bucket  = var.alb_access_logs_bucket
+  access_logs_enabled = var.alb_access_logs_enabled
+
+  access_logs_retention_days = var.alb_access_logs_retention_days
 }
 
 # Only with a domain: the alias record, and the certificate unless one is given.

@@ -99,10 +99,16 @@ variable "alb_deletion_protection" {
   default     = true
 }
 
-variable "alb_access_logs_bucket" {
-  description = "S3 bucket for the load balancer's access logs; null turns them off."
-  type        = string
-  default     = null
+variable "alb_access_logs_enabled" {
+  description = "Write the load balancer's access logs to an S3 bucket the stack creates (with the ELB log-delivery policy)."
+  type        = bool
+  default     = false
+}
+
+variable "alb_access_logs_retention_days" {
+  description = "Days the load balancer's access logs are kept."
+  type        = number
+  default     = 30
 }
 
 variable "ecr_keep_images" {

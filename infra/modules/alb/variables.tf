@@ -89,10 +89,27 @@ variable "idle_timeout" {
   default     = 60
 }
 
-variable "access_logs_bucket" {
-  description = "S3 bucket for the load balancer's access logs; null turns them off."
-  type        = string
-  default     = null
+variable "access_logs_enabled" {
+  description = "Write the load balancer's access logs to a bucket this module creates, with the ELB log-delivery policy."
+  type        = bool
+  default     = false
+}
+
+variable "access_logs_retention_days" {
+  description = "Days the access logs are kept."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.access_logs_retention_days >= 1
+    error_message = "access_logs_retention_days must be at least 1."
+  }
+}
+
+variable "access_logs_force_destroy" {
+  description = "Let `terraform destroy` delete the access-log bucket while it still holds logs."
+  type        = bool
+  default     = false
 }
 
 variable "not_found_message" {
