@@ -14,6 +14,10 @@ IMPLIED = {
     # them to ECS; registering it with tags is also tagging on create,
     # which ECS authorises as ecs:TagResource on the new revision.
     "ecs:RegisterTaskDefinition": {"iam:PassRole", "ecs:TagResource"},
+    # deployer reads the service with its tags (the rollback record): with
+    # tags, DescribeServices also needs ListTagsForResource (deployer/README.md,
+    # "AWS permissions").
+    "ecs:DescribeServices": {"ecs:ListTagsForResource"},
 }
 
 # Calls the Docker engine makes to ECR with the token deployer gets from

@@ -186,9 +186,11 @@ data "aws_iam_policy_document" "deployer" {
 
   statement {
     sid = "Services"
+    # DescribeServices with its tags also needs ListTagsForResource.
     actions = [
       "ecs:UpdateService",
       "ecs:TagResource",
+      "ecs:ListTagsForResource",
       "ecs:ListServiceDeployments",
     ]
     resources = local.service_arns
