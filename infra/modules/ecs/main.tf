@@ -176,9 +176,9 @@ resource "aws_autoscaling_group" "ec2" {
     propagate_at_launch = true
   }
 
-  # The provider's default tags as well: an Auto Scaling group passes on
-  # only its own tags, and the launch template's tag_specifications cover
-  # what it launches before these are applied.
+  # The provider's default tags as well: the group propagates only the tags
+  # set on it (the launch template's tag_specifications cover the volumes,
+  # which the group does not tag).
   dynamic "tag" {
     for_each = local.instance_tags
     content {
