@@ -120,9 +120,7 @@ impl std::str::FromStr for LaunchType {
 
 /// CPU architecture of an app's image and of the tasks that run it
 /// (the task definition's `runtimePlatform.cpuArchitecture`).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum CpuArchitecture {
     /// x86-64: Fargate's default, t3 instances.
     #[default]

@@ -18,8 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub use app::{
     defaults, AppConfig, CpuArchitecture, Deploy, HealthCheck, LaunchType, Microservice, Replicas,
-    Scaling,
-    RESERVED_ENV,
+    Scaling, RESERVED_ENV,
 };
 pub use error::{ConfigError, EnvError, Problem};
 pub use runtime::{config_override, LogFormat, RuntimeEnv};

@@ -158,14 +158,36 @@ mod tests {
 
     #[test]
     fn a_build_for_another_platform_is_refused() {
-        check_built("a", "a:v1", CpuArchitecture::X86_64, Some("linux"), Some("amd64"))
-            .expect("amd64 for X86_64");
-        check_built("a", "a:v1", CpuArchitecture::Arm64, Some("linux"), Some("arm64"))
-            .expect("arm64 for ARM64");
-        let err = check_built("a", "a:v1", CpuArchitecture::Arm64, Some("linux"), Some("amd64"))
-            .expect_err("amd64 for ARM64");
+        check_built(
+            "a",
+            "a:v1",
+            CpuArchitecture::X86_64,
+            Some("linux"),
+            Some("amd64"),
+        )
+        .expect("amd64 for X86_64");
+        check_built(
+            "a",
+            "a:v1",
+            CpuArchitecture::Arm64,
+            Some("linux"),
+            Some("arm64"),
+        )
+        .expect("arm64 for ARM64");
+        let err = check_built(
+            "a",
+            "a:v1",
+            CpuArchitecture::Arm64,
+            Some("linux"),
+            Some("amd64"),
+        )
+        .expect_err("amd64 for ARM64");
         assert_eq!(err.code, Code::Backend);
-        assert!(err.message.contains("linux/amd64, not linux/arm64"), "{}", err.message);
+        assert!(
+            err.message.contains("linux/amd64, not linux/arm64"),
+            "{}",
+            err.message
+        );
         assert!(check_built("a", "a:v1", CpuArchitecture::X86_64, None, None).is_err());
     }
 
@@ -181,7 +203,11 @@ mod tests {
         )
         .expect_err("amd64 only");
         assert_eq!(err.code, Code::Preflight);
-        assert!(err.message.contains("published for linux/amd64"), "{}", err.message);
+        assert!(
+            err.message.contains("published for linux/amd64"),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains("config/a.json"), "{}", err.message);
         let err = check_published("r/a:v1", CpuArchitecture::X86_64, &[], "config/a.json")
             .expect_err("nothing known");
