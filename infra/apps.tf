@@ -26,6 +26,8 @@ locals {
     for app in local.app_json : app.app => {
       port        = app.port
       launch_type = app.launch_type
+      # CpuArchitecture: X86_64 unless the JSON says ARM64.
+      cpu_architecture = try(app.cpu_architecture, "X86_64")
       # LaunchType::network_mode and LaunchType::target_type. EC2 tasks use
       # bridge networking with a dynamic host port (0), so that several fit
       # on one instance; Fargate tasks get their own ENI (awsvpc).

@@ -7,6 +7,8 @@ module "network" {
   availability_zones = var.availability_zones
   single_nat_gateway = var.single_nat_gateway
   flow_logs_enabled  = var.flow_logs_enabled
+
+  interface_endpoints_enabled = var.interface_endpoints_enabled
 }
 
 module "ecr" {
@@ -15,6 +17,8 @@ module "ecr" {
   repositories = toset([for app in values(local.apps) : app.repository])
   keep_images  = var.ecr_keep_images
   force_delete = var.ecr_force_delete
+  # Terraform's first task definition revisions run this tag: never expire it.
+  protected_tags = [var.initial_image_tag]
 }
 
 module "iam" {
@@ -24,11 +28,13 @@ module "iam" {
   cluster_name = local.cluster_name
   apps = {
     for name, app in local.apps : name => {
-      service = app.service
-      family  = app.family
+      service   = app.service
+      family    = app.family
+      log_group = app.log_group
     }
   }
   repository_arns           = values(module.ecr.repository_arns)
+  image_repository_arns     = var.image_repository_arns
   ec2_instance_role_enabled = local.ec2_enabled
   jenkins_role_enabled      = var.jenkins_role_enabled
   jenkins_eks_cluster_name  = var.jenkins_eks_cluster_name
@@ -47,10 +53,8 @@ module "security_group" {
       launch_type = app.launch_type
     }
   }
-  https_enabled         = local.https_enabled
-  ingress_cidrs         = var.ingress_cidrs
-  public_access_enabled = var.public_access_enabled
-  public_access_cidrs   = var.public_access_cidrs
+  https_enabled = local.https_enabled
+  ingress_cidrs = var.ingress_cidrs
 }
 
 module "alb" {
@@ -72,7 +76,9 @@ module "alb" {
   https_enabled       = local.https_enabled
   certificate_arn     = var.certificate_arn != null ? var.certificate_arn : one(module.route53[*].certificate_arn)
   deletion_protection = var.alb_deletion_protection
-  access_logs_bucket  = var.alb_access_logs_bucket
+  access_logs_enabled = var.alb_access_logs_enabled
+
+  access_logs_retention_days = var.alb_access_logs_retention_days
 }
 
 # Only with a domain: the alias record, and the certificate unless one is given.
@@ -99,6 +105,7 @@ module "ecs" {
       port               = app.port
       host_port          = app.host_port
       launch_type        = app.launch_type
+      cpu_architecture   = app.cpu_architecture
       network_mode       = app.network_mode
       cpu                = app.cpu
       memory             = app.memory

@@ -19,6 +19,12 @@ variable "cluster_name" {
   description = "ECS cluster name, also the prefix of every resource. null takes the apps' deploy.cluster (they must agree); set ECS_CLUSTER for deployer when this differs."
   type        = string
   default     = null
+
+  validation {
+    # It also names the load balancer: ELB's rule is the strictest.
+    condition     = var.cluster_name == null || (can(regex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$", coalesce(var.cluster_name, "x"))) && !startswith(coalesce(var.cluster_name, "x"), "internal-"))
+    error_message = "cluster_name must be 1 to 32 letters, digits or hyphens, neither starting nor ending with a hyphen nor starting with internal- (it names the load balancer too)."
+  }
 }
 
 variable "initial_image_tag" {
@@ -63,18 +69,6 @@ variable "ingress_cidrs" {
   default     = ["0.0.0.0/0"]
 }
 
-variable "public_access_enabled" {
-  description = "Opt-in: admit public_access_cidrs straight to the services' ports, bypassing the load balancer."
-  type        = bool
-  default     = false
-}
-
-variable "public_access_cidrs" {
-  description = "IPv4 CIDR blocks admitted straight to the services when public_access_enabled is true."
-  type        = list(string)
-  default     = ["0.0.0.0/0"]
-}
-
 variable "domain_name" {
   description = "Name the load balancer is reached at, such as api.example.com. null: no DNS record and no certificate (the Route 53 module is off)."
   type        = string
@@ -105,10 +99,16 @@ variable "alb_deletion_protection" {
   default     = true
 }
 
-variable "alb_access_logs_bucket" {
-  description = "S3 bucket for the load balancer's access logs; null turns them off."
-  type        = string
-  default     = null
+variable "alb_access_logs_enabled" {
+  description = "Write the load balancer's access logs to an S3 bucket the stack creates (with the ELB log-delivery policy)."
+  type        = bool
+  default     = false
+}
+
+variable "alb_access_logs_retention_days" {
+  description = "Days the load balancer's access logs are kept."
+  type        = number
+  default     = 30
 }
 
 variable "ecr_keep_images" {
@@ -136,9 +136,21 @@ variable "container_insights" {
 }
 
 variable "instance_type" {
-  description = "EC2 instance type of the container instances (EC2 apps only)."
+  description = "EC2 instance type of the container instances (EC2 apps only); null follows the EC2 apps' cpu_architecture: t3.small for X86_64, t4g.small for ARM64."
   type        = string
-  default     = "t3.small"
+  default     = null
+}
+
+variable "interface_endpoints_enabled" {
+  description = "Interface VPC endpoints for ECR (api, dkr), CloudWatch Logs and STS: about 7 USD a month each per AZ plus 0.01 USD per GB, against NAT's 0.045 USD per GB. The S3 gateway endpoint is always there (free)."
+  type        = bool
+  default     = false
+}
+
+variable "image_repository_arns" {
+  description = "ECR repositories in other accounts or regions whose images deployer may deploy (it reads their platform before a deploy); the apps' own repositories are always allowed."
+  type        = list(string)
+  default     = []
 }
 
 variable "ec2_min_size" {

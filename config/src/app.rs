@@ -36,6 +36,10 @@ pub struct AppConfig {
     /// ECS launch type: `EC2` (bridge networking, instance target group) or
     /// `FARGATE` (awsvpc networking, ip target group).
     pub launch_type: LaunchType,
+    /// CPU architecture the image is built for and the tasks run on:
+    /// `X86_64` (default) or `ARM64` (Graviton).
+    #[serde(default)]
+    pub cpu_architecture: CpuArchitecture,
     /// Task CPU units (1024 = one vCPU).
     pub cpu: u32,
     /// Task memory in MiB.
@@ -111,6 +115,52 @@ impl std::str::FromStr for LaunchType {
                 "unknown launch type `{s}` (expected EC2 or FARGATE)"
             )),
         }
+    }
+}
+
+/// CPU architecture of an app's image and of the tasks that run it
+/// (the task definition's `runtimePlatform.cpuArchitecture`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum CpuArchitecture {
+    /// x86-64: Fargate's default, t3 instances.
+    #[default]
+    #[serde(rename = "X86_64")]
+    X86_64,
+    /// 64-bit Arm (AWS Graviton): t4g instances.
+    #[serde(rename = "ARM64")]
+    Arm64,
+}
+
+impl CpuArchitecture {
+    /// The name ECS and the JSON use: `X86_64` or `ARM64`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CpuArchitecture::X86_64 => "X86_64",
+            CpuArchitecture::Arm64 => "ARM64",
+        }
+    }
+
+    /// The OCI platform an image for this architecture is built for:
+    /// `linux/amd64` or `linux/arm64`.
+    pub fn platform(self) -> &'static str {
+        match self {
+            CpuArchitecture::X86_64 => "linux/amd64",
+            CpuArchitecture::Arm64 => "linux/arm64",
+        }
+    }
+
+    /// The OCI `architecture` of an image for this architecture.
+    pub fn oci_architecture(self) -> &'static str {
+        match self {
+            CpuArchitecture::X86_64 => "amd64",
+            CpuArchitecture::Arm64 => "arm64",
+        }
+    }
+}
+
+impl std::fmt::Display for CpuArchitecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

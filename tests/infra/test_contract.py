@@ -103,6 +103,13 @@ MISTAKES = [
         "service-a: the priority of the rule for /medical is [101], the JSON asks for [100]",
         id="renumbered-priority",
     ),
+    pytest.param(
+        "modules/ecs/main.tf",
+        "cpu_architecture        = each.value.cpu_architecture",
+        'cpu_architecture        = "ARM64"',
+        "service-b: the task's CPU architecture is 'ARM64', the JSON asks for 'X86_64'",
+        id="cpu-architecture-ignored",
+    ),
 ]
 
 

@@ -1,43 +1,73 @@
 """The deployer policy allows what deployer does, on these resources, and
-nothing else."""
+nothing else: read from deployer's source (its AWS SDK calls) and from
+modules/iam, so that drift on either side fails here."""
 
-import re
+import shutil
 
-import botocore.session
-from botocore import xform_name
-
+from infra_checks import deployer_contract as contract
 from infra_checks import hcl
-from infra_checks.paths import INFRA, REPO
+from infra_checks.paths import INFRA
 
-ECR_PUSH = {
+# What AWS evaluates besides the action of the call itself.
+IMPLIED = {
+    # A task definition naming a task role and an execution role passes
+    # them to ECS; registering it with tags is also tagging on create,
+    # which ECS authorises as ecs:TagResource on the new revision.
+    "ecs:RegisterTaskDefinition": {"iam:PassRole", "ecs:TagResource"},
+    # deployer reads the service with its tags (the rollback record): with
+    # tags, DescribeServices also needs ListTagsForResource (deployer/README.md,
+    # "AWS permissions").
+    "ecs:DescribeServices": {"ecs:ListTagsForResource"},
+}
+
+# Calls the Docker engine makes to ECR with the token deployer gets from
+# ecr:GetAuthorizationToken: the registry API of `deployer push` (layer
+# upload, manifest put, and the manifest reads a push starts with), and of
+# the preflight platform check (manifest, then the image config blob).
+ENGINE = {
     "ecr:BatchCheckLayerAvailability",
     "ecr:InitiateLayerUpload",
     "ecr:UploadLayerPart",
     "ecr:CompleteLayerUpload",
     "ecr:PutImage",
     "ecr:BatchGetImage",
-    "ecr:DescribeImages",
-    "ecr:DescribeRepositories",
+    "ecr:GetDownloadUrlForLayer",
 }
-TASK_DEFINITIONS = {
+
+# Granted ahead of the code: actions the shared contract gives deployer
+# whose calls land with other changes. Remove each entry when its call
+# appears in deployer/src (the test says so).
+AHEAD_OF_CODE = {
+    # Rollout follow-up and interruption (service deployments).
+    "ecs:ListServiceDeployments",
+    "ecs:DescribeServiceDeployments",
+    "ecs:StopServiceDeployment",
+    # Prune's check that no service in the account and region uses a revision.
+    "ecs:ListClusters",
+    "ecs:ListServices",
+    # `deployer logs`.
+    "logs:FilterLogEvents",
+    "logs:DescribeLogStreams",
+    "logs:StartLiveTail",
+    # Alarms in `deployer status`.
+    "cloudwatch:DescribeAlarms",
+}
+
+# Actions AWS does not let a policy scope to a resource ("*" is the only
+# resource they accept).
+UNSCOPABLE = {
+    "ecr:GetAuthorizationToken",
     "ecs:RegisterTaskDefinition",
     "ecs:DeregisterTaskDefinition",
     "ecs:DescribeTaskDefinition",
     "ecs:ListTaskDefinitions",
+    "ecs:ListClusters",
+    "elasticloadbalancing:DescribeTargetHealth",
 }
-SERVICES = {
-    "ecs:DescribeServices",
-    "ecs:UpdateService",
-    "ecs:DescribeClusters",
-    "ecs:ListTasks",
-    "ecs:DescribeTasks",
-    "ecs:TagResource",
-    "ecs:ListTagsForResource",
-}
-TARGET_HEALTH = {"elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups"}
-EVERYTHING = {"ecr:GetAuthorizationToken", "iam:PassRole"} | ECR_PUSH | TASK_DEFINITIONS | SERVICES | TARGET_HEALTH
-# The only actions AWS does not let a policy scope to a resource.
-UNSCOPABLE = {"ecr:GetAuthorizationToken"} | TASK_DEFINITIONS | TARGET_HEALTH
+# On "*" too, but only with an ecs:cluster condition keeping them to this
+# account's and region's clusters: ListTasks filtered by service or family
+# is evaluated against "*", and ListServices has no resource type.
+UNSCOPABLE_WITH_CLUSTER_CONDITION = {"ecs:ListTasks", "ecs:ListServices"}
 
 
 def statements(dirs) -> list[dict]:
@@ -47,22 +77,91 @@ def statements(dirs) -> list[dict]:
     return docs[0].body["statement"]
 
 
-def allowed(dirs) -> set[str]:
-    return {a for s in statements(dirs) for a in s["actions"]}
+def findings(called: set[str], granted: set[str]) -> list[str]:
+    return contract.policy_findings(called, IMPLIED, ENGINE, AHEAD_OF_CODE, granted)
+
+
+def test_deployer_source_is_read():
+    called = contract.sdk_actions()
+    # One call of each client deployer has on every branch; an empty or
+    # short set would mean the scan found nothing.
+    for action in ("ecs:UpdateService", "ecs:RegisterTaskDefinition", "ecr:DescribeImages", "elasticloadbalancing:DescribeTargetHealth"):
+        assert action in called, f"the scan of deployer/src did not find {action}: {sorted(called)}"
 
 
 def test_the_policy_allows_exactly_what_deployer_does(dirs):
-    actions = allowed(dirs)
-    assert not EVERYTHING - actions, f"missing: {sorted(EVERYTHING - actions)}"
-    assert not actions - EVERYTHING, f"more than deployer needs: {sorted(actions - EVERYTHING)}"
+    problems = findings(set(contract.sdk_actions()), contract.policy_actions(statements(dirs)))
+    assert not problems, "\n".join(problems)
+
+
+def test_a_new_sdk_call_missing_from_the_policy_is_caught(dirs, tmp_path):
+    """Drift on the Rust side: deployer starts calling an action the policy lacks."""
+    src = tmp_path / "src"
+    shutil.copytree(contract.DEPLOYER_SRC, src)
+    (src / "planted.rs").write_text(
+        "async fn planted(c: &Clients) {\n    let _ = c\n        .ecs\n        .delete_service()\n        .send()\n        .await;\n}\n"
+    )
+    problems = findings(set(contract.sdk_actions(src)), contract.policy_actions(statements(dirs)))
+    assert problems == ["deployer calls ecs:DeleteService, and the deployer policy does not allow it"]
+
+
+def test_a_policy_action_no_code_uses_is_caught(dirs):
+    """Drift on the Terraform side: the policy grants an action nothing calls."""
+    granted = contract.policy_actions(statements(dirs)) | {"ecs:DeleteCluster"}
+    problems = findings(set(contract.sdk_actions()), granted)
+    assert problems == ["the deployer policy allows ecs:DeleteCluster, and no code uses it"]
+
+
+def test_an_action_granted_ahead_that_lands_must_leave_the_list(dirs):
+    called = set(contract.sdk_actions()) | {"ecs:ListClusters"}
+    problems = findings(called, contract.policy_actions(statements(dirs)))
+    assert problems == [
+        "ecs:ListClusters is listed as granted ahead of the code, and deployer calls it now: remove it from the list"
+    ]
+
+
+def test_a_removed_policy_action_is_caught(dirs):
+    granted = contract.policy_actions(statements(dirs)) - {"ecs:DescribeTasks"}
+    problems = findings(set(contract.sdk_actions()), granted)
+    assert problems == ["deployer calls ecs:DescribeTasks, and the deployer policy does not allow it"]
+
+
+def test_the_scan_reads_multi_line_calls_and_operation_modules(tmp_path):
+    (tmp_path / "a.rs").write_text(
+        "let out = self\n    .ecs\n    .describe_services()\n    .send();\n"
+        "use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;\n"
+        "let mut logs = docker.logs(id, None); logs.next();\n"
+        "let s = self.logs.start_live_tail().send();\n"
+    )
+    assert set(contract.sdk_actions(tmp_path)) == {
+        "ecs:DescribeServices",
+        "ecs:RegisterTaskDefinition",
+        "logs:StartLiveTail",
+    }
 
 
 def test_only_unscopable_actions_apply_to_every_resource(dirs):
     for statement in statements(dirs):
         assert statement.get("effect", "Allow") == "Allow"
         if statement["resources"] == ["*"]:
-            wide = set(statement["actions"]) - UNSCOPABLE
+            actions = set(statement["actions"])
+            wide = actions - UNSCOPABLE - UNSCOPABLE_WITH_CLUSTER_CONDITION
             assert not wide, f"statement {statement.get('sid')}: {sorted(wide)} on every resource"
+            if actions & UNSCOPABLE_WITH_CLUSTER_CONDITION:
+                conditions = statement.get("condition", [])
+                assert any(c["variable"] == "ecs:cluster" and c["test"] == "ArnLike" for c in conditions), (
+                    f"statement {statement.get('sid')}: {sorted(actions)} on * without an ecs:cluster condition"
+                )
+
+
+def test_list_tasks_is_on_every_resource_with_the_cluster_condition(dirs):
+    """ListTasks filtered by service or family is evaluated against "*": a
+    container-instance ARN denies it."""
+    [list_tasks] = [s for s in statements(dirs) if "ecs:ListTasks" in s["actions"]]
+    assert list_tasks["resources"] == ["*"]
+    [condition] = list_tasks["condition"]
+    assert condition["test"] == "ArnLike" and condition["variable"] == "ecs:cluster"
+    assert hcl.unwrap(condition["values"][0]).endswith(":cluster/*"), condition
 
 
 def test_pass_role_is_limited_to_the_task_roles_and_to_ecs_tasks(dirs):
@@ -79,26 +178,3 @@ def test_pass_role_is_limited_to_the_task_roles_and_to_ecs_tasks(dirs):
 def test_image_pushes_are_limited_to_the_apps_repositories(dirs):
     [push] = [s for s in statements(dirs) if "ecr:PutImage" in s["actions"]]
     assert hcl.unwrap(push["resources"]) == "var.repository_arns"
-
-
-def sdk_calls() -> set[tuple[str, str]]:
-    """(IAM prefix, operation) for each ECS, ECR or ELB API call in deployer's
-    code, recognised by the SDKs' operation names (from botocore's models)."""
-    session = botocore.session.get_session()
-    operations: dict[str, set[str]] = {}
-    for service, prefix in (("ecs", "ecs"), ("ecr", "ecr"), ("elbv2", "elasticloadbalancing")):
-        for op in session.get_service_model(service).operation_names:
-            operations.setdefault(xform_name(op), set()).add(f"{prefix}:{op}")
-    source = "\n".join(p.read_text() for p in (REPO / "deployer" / "src").rglob("*.rs"))
-    called = set(re.findall(r"\.\s*([a-z][a-z0-9_]*)\(\)", source))
-    return {frozenset(operations[name]) for name in called if name in operations}
-
-
-def test_every_aws_call_in_deployer_is_allowed(dirs):
-    actions = allowed(dirs)
-    calls = sdk_calls()
-    # The image lookup at least calls ecr:DescribeImages; an empty set would
-    # mean the scan found nothing.
-    assert calls, "found no ECS, ECR or ELB call in deployer/src"
-    missing = [sorted(c) for c in calls if not c & actions]
-    assert not missing, f"deployer calls these, and the policy allows none of each: {missing}"

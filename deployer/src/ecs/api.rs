@@ -35,6 +35,16 @@ pub(crate) trait EcsApi {
     /// Whether the image exists in its registry.
     async fn image_exists(&self, uri: &str) -> anyhow::Result<bool>;
 
+    /// The platforms the registry publishes the image for; `None` when this
+    /// implementation cannot tell (the scripted fake), and the check is left
+    /// out.
+    async fn image_platforms(
+        &self,
+        _uri: &str,
+    ) -> anyhow::Result<Option<Vec<crate::image::platform::Platform>>> {
+        Ok(None)
+    }
+
     /// The cluster's status (`ACTIVE`, `INACTIVE`...), `None` if it does not
     /// exist.
     async fn cluster_status(&self, cluster: &str) -> anyhow::Result<Option<String>>;
@@ -102,6 +112,15 @@ impl SdkEcs {
 impl EcsApi for SdkEcs {
     async fn image_exists(&self, uri: &str) -> anyhow::Result<bool> {
         crate::image::exists(uri, &self.config).await
+    }
+
+    async fn image_platforms(
+        &self,
+        uri: &str,
+    ) -> anyhow::Result<Option<Vec<crate::image::platform::Platform>>> {
+        crate::image::platform::published(uri, &self.config)
+            .await
+            .map(Some)
     }
 
     async fn cluster_status(&self, cluster: &str) -> anyhow::Result<Option<String>> {

@@ -160,7 +160,7 @@ pub(crate) async fn deploy(
     progress.update("preflight");
     if let (ImageChoice::Given(uri), true) = (image, opts.check_image) {
         report.image = Some(uri.clone());
-        preflight::image(ecs, uri).await?;
+        preflight::image(ecs, target, uri).await?;
     }
     let (rendered, image) = render_next(ecs, target, image, opts.inherit_environment).await?;
     report.image = Some(image.clone());

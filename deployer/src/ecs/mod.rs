@@ -37,6 +37,7 @@ pub mod revision;
 mod rollback;
 mod rollout;
 mod status;
+pub mod tags;
 
 #[cfg(test)]
 mod fake;

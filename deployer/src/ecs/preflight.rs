@@ -25,15 +25,24 @@ pub(crate) struct Current {
     pub tags: Vec<Tag>,
 }
 
-/// The image exists in its registry.
-pub(crate) async fn image(ecs: &impl EcsApi, uri: &str) -> anyhow::Result<()> {
-    if ecs.image_exists(uri).await? {
-        return Ok(());
+/// The image exists in its registry, and is published for the app's
+/// `cpu_architecture`.
+pub(crate) async fn image(ecs: &impl EcsApi, target: &AppTarget, uri: &str) -> anyhow::Result<()> {
+    if !ecs.image_exists(uri).await? {
+        return Err(Failure::preflight(format!(
+            "image {uri} does not exist in its repository: push it first, or check --image"
+        ))
+        .into());
     }
-    Err(Failure::preflight(format!(
-        "image {uri} does not exist in its repository: push it first, or check --image"
-    ))
-    .into())
+    if let Some(platforms) = ecs.image_platforms(uri).await? {
+        crate::image::platform::check_published(
+            uri,
+            target.config.cpu_architecture,
+            &platforms,
+            &target.config_file.display().to_string(),
+        )?;
+    }
+    Ok(())
 }
 
 /// The cluster is ACTIVE and holds the service, ACTIVE too; returns the

@@ -49,6 +49,8 @@ pub struct BuildSpec<'a> {
     pub image: &'a str,
     /// Image labels.
     pub labels: HashMap<String, String>,
+    /// The CPU architecture to build for (the app's `cpu_architecture`).
+    pub platform: config::CpuArchitecture,
 }
 
 /// `host` when the engine has no `bridge` network, else the engine's own
@@ -88,6 +90,7 @@ pub async fn build(docker: &Docker, spec: &BuildSpec<'_>) -> anyhow::Result<Stri
         .forcerm(true)
         .buildargs(&build_args)
         .labels(&spec.labels)
+        .platform(spec.platform.platform())
         .version(BuilderVersion::BuilderV1);
     if let Some(network) = &network {
         options = options.networkmode(network);
@@ -99,8 +102,9 @@ pub async fn build(docker: &Docker, spec: &BuildSpec<'_>) -> anyhow::Result<Stri
         .await
         .map_err(|err| anyhow::anyhow!("build queue closed: {err}"))?;
     progress.println(format!(
-        "building {} from {} in {} (network {}, build args: {})",
+        "building {} for {} from {} in {} (network {}, build args: {})",
         spec.image,
+        spec.platform.platform(),
         context.dockerfile(),
         spec.context.display(),
         network.as_deref().unwrap_or("default"),
@@ -165,6 +169,16 @@ pub async fn build(docker: &Docker, spec: &BuildSpec<'_>) -> anyhow::Result<Stri
         .inspect_image(spec.image)
         .await
         .map_err(|err| anyhow::Error::new(err).context(format!("cannot inspect {}", spec.image)))?;
+    if let Err(err) = super::platform::check_built(
+        spec.app,
+        spec.image,
+        spec.platform,
+        image.os.as_deref(),
+        image.architecture.as_deref(),
+    ) {
+        progress.finish("failed");
+        return Err(err.into());
+    }
     let id = image.id.unwrap_or_default();
     progress.finish(format!(
         "built {} ({}) from a context of {} entries, {}",

@@ -26,6 +26,7 @@ use crate::report::{AppReport, Outcome, Report};
 
 pub mod builder;
 pub mod context;
+pub mod platform;
 pub mod pusher;
 pub mod reference;
 pub mod registry;
@@ -294,6 +295,7 @@ async fn build_app(
         ),
         image: &local,
         labels,
+        platform: target.config.cpu_architecture,
     };
     let id = builder::build(docker, &spec).await?;
     Ok((local, id))

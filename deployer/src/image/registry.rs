@@ -66,11 +66,11 @@ impl Registry<'_> {
 
 /// `repository` in the ECR registry of the configured account and region.
 pub async fn ecr(repository: &str, aws: &SdkConfig) -> anyhow::Result<Destination> {
-    let client = aws_sdk_ecr::Client::new(aws);
+    let ecr = aws_sdk_ecr::Client::new(aws);
     let region = aws
         .region()
         .map_or("(no region)".to_owned(), |r| r.to_string());
-    let described = client
+    let described = ecr
         .describe_repositories()
         .repository_names(repository)
         .send()
@@ -101,7 +101,7 @@ pub async fn ecr(repository: &str, aws: &SdkConfig) -> anyhow::Result<Destinatio
     let image = ImageRef::parse(uri, "ECR repositoryUri")?;
 
     // One token serves every registry the identity may use.
-    let token = client.get_authorization_token().send().await.map_err(|err| {
+    let token = ecr.get_authorization_token().send().await.map_err(|err| {
         anyhow::Error::new(err).context(format!(
             "ECR GetAuthorizationToken in {region} failed (the credentials need ecr:GetAuthorizationToken)"
         ))

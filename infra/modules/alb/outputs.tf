@@ -33,3 +33,8 @@ output "listener_arn" {
   description = "ARN of the listener the apps are served on (HTTPS when a certificate is in use, else HTTP)."
   value       = local.serving_listener_arn
 }
+
+output "access_logs_bucket" {
+  description = "S3 bucket holding the access logs, or null when they are off."
+  value       = one(aws_s3_bucket.access_logs[*].id)
+}

@@ -3,8 +3,10 @@ variable "name" {
   type        = string
 
   validation {
-    condition     = length(var.name) <= 32
-    error_message = "name must be at most 32 characters (an ALB name's limit)."
+    # ELB: 1 to 32 letters, digits and hyphens, no hyphen at either end, and
+    # not starting with "internal-".
+    condition     = can(regex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$", var.name)) && !startswith(var.name, "internal-")
+    error_message = "name must be 1 to 32 letters, digits or hyphens, neither starting nor ending with a hyphen nor starting with internal- (an ALB name's rule)."
   }
 }
 
@@ -45,8 +47,15 @@ variable "apps" {
   }))
 
   validation {
-    condition     = alltrue([for name, app in var.apps : length(name) <= 32 && contains(["instance", "ip"], app.target_type)])
-    error_message = "Each app's name must be at most 32 characters (a target group's limit) and its target_type instance or ip."
+    condition     = alltrue([for app in values(var.apps) : contains(["instance", "ip"], app.target_type)])
+    error_message = "Each app's target_type in apps must be instance or ip."
+  }
+
+  validation {
+    # The target group's name_prefix is made of the app name's first letters
+    # and digits: it needs at least one.
+    condition     = alltrue([for name in keys(var.apps) : can(regex("[A-Za-z0-9]", name))])
+    error_message = "Each app name in apps must hold at least one letter or digit (it starts its target group's name)."
   }
 }
 
@@ -80,10 +89,27 @@ variable "idle_timeout" {
   default     = 60
 }
 
-variable "access_logs_bucket" {
-  description = "S3 bucket for the load balancer's access logs; null turns them off."
-  type        = string
-  default     = null
+variable "access_logs_enabled" {
+  description = "Write the load balancer's access logs to a bucket this module creates, with the ELB log-delivery policy."
+  type        = bool
+  default     = false
+}
+
+variable "access_logs_retention_days" {
+  description = "Days the access logs are kept."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.access_logs_retention_days >= 1
+    error_message = "access_logs_retention_days must be at least 1."
+  }
+}
+
+variable "access_logs_force_destroy" {
+  description = "Let `terraform destroy` delete the access-log bucket while it still holds logs."
+  type        = bool
+  default     = false
 }
 
 variable "not_found_message" {

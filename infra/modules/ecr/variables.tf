@@ -25,3 +25,13 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "protected_tags" {
+  description = "Image tags the lifecycle policy never expires: the tag Terraform's first task definition revisions run (initial_image_tag)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.protected_tags) >= 1 && length(var.protected_tags) <= 100 && alltrue([for tag in var.protected_tags : can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", tag))])
+    error_message = "protected_tags must hold 1 to 100 image tags (letters, digits, _.-, at most 128 characters, no wildcard)."
+  }
+}

@@ -1,5 +1,9 @@
 data "aws_region" "current" {}
 
+# The provider's default tags, for what they do not reach by themselves:
+# the instances and volumes an Auto Scaling group launches.
+data "aws_default_tags" "current" {}
+
 locals {
   ec2_enabled = anytrue([for app in values(var.apps) : app.launch_type == "EC2"])
   # A capacity provider's name may not start with "aws", "ecs" or "fargate",
@@ -10,6 +14,19 @@ locals {
     var.fargate_spot_weight > 0 ? { FARGATE_SPOT = { base = 0, weight = var.fargate_spot_weight } } : {},
   )
   ec2_strategy = { (local.ec2_capacity_provider) = { base = 0, weight = 1 } }
+  # Every EC2 app shares one Auto Scaling group, so they share one CPU
+  # architecture; the AMI parameter and the default instance type follow it.
+  ec2_architectures = distinct([for app in values(var.apps) : app.cpu_architecture if app.launch_type == "EC2"])
+  ec2_architecture  = local.ec2_enabled ? local.ec2_architectures[0] : "X86_64"
+  instance_type     = coalesce(var.instance_type, var.default_instance_types[local.ec2_architecture])
+  instance_tags     = merge(data.aws_default_tags.current.tags, var.tags)
+  # Placement for EC2 tasks, in the order ECS applies it: spread over the
+  # AZs first, then pack each AZ's instances by memory. A list, not a map:
+  # a map would iterate in key order (binpack before spread).
+  ec2_placement = [
+    { type = "spread", field = "attribute:ecs.availability-zone" },
+    { type = "binpack", field = "memory" },
+  ]
   # Each app's container, as deployer renders it from the JSON (see
   # deployer/src/taskdef.rs): name, port mapping (host port 0 in bridge
   # mode, the container port in awsvpc), environment. The image and the log
@@ -64,7 +81,14 @@ resource "aws_cloudwatch_log_group" "app" {
 data "aws_ssm_parameter" "ecs_ami" {
   count = local.ec2_enabled ? 1 : 0
 
-  name = var.ami_ssm_parameter
+  name = var.ami_ssm_parameters[local.ec2_architecture]
+
+  lifecycle {
+    precondition {
+      condition     = length(local.ec2_architectures) <= 1
+      error_message = "The EC2 apps in var.apps share one Auto Scaling group and so one cpu_architecture, but ask for ${join(" and ", local.ec2_architectures)}: set the same cpu_architecture in their JSON, or run one of them on Fargate."
+    }
+  }
 }
 
 resource "aws_launch_template" "ec2" {
@@ -73,7 +97,7 @@ resource "aws_launch_template" "ec2" {
   name_prefix            = "${var.name}-ecs-"
   description            = "ECS container instances of ${var.name}"
   image_id               = data.aws_ssm_parameter.ecs_ami[0].insecure_value
-  instance_type          = var.instance_type
+  instance_type          = local.instance_type
   vpc_security_group_ids = [var.security_group_id]
   update_default_version = true
   user_data = base64encode(<<-EOT
@@ -114,9 +138,16 @@ resource "aws_launch_template" "ec2" {
     }
   }
 
+  # Launched resources get no provider default tags by themselves: copy
+  # them here, so that instances and volumes show up in cost allocation.
   tag_specifications {
     resource_type = "instance"
-    tags          = merge(var.tags, { Name = "${var.name}-ecs" })
+    tags          = merge(local.instance_tags, { Name = "${var.name}-ecs" })
+  }
+
+  tag_specifications {
+    resource_type = "volume"
+    tags          = merge(local.instance_tags, { Name = "${var.name}-ecs" })
   }
 
   tags = var.tags
@@ -145,12 +176,32 @@ resource "aws_autoscaling_group" "ec2" {
     propagate_at_launch = true
   }
 
+  # The provider's default tags as well: the group propagates only the tags
+  # set on it (the launch template's tag_specifications cover the volumes,
+  # which the group does not tag).
   dynamic "tag" {
-    for_each = var.tags
+    for_each = local.instance_tags
     content {
       key                 = tag.key
       value               = tag.value
       propagate_at_launch = true
+    }
+  }
+
+  # A new launch template version (a new ECS-optimised AMI, an instance
+  # type) replaces the running instances, launching before terminating.
+  # The instances are scale-in protected (managed termination protection),
+  # so the refresh must include them; ECS managed draining moves their tasks
+  # off first.
+  instance_refresh {
+    strategy = "Rolling"
+
+    preferences {
+      min_healthy_percentage       = 100
+      max_healthy_percentage       = 200
+      instance_warmup              = var.instance_warmup
+      scale_in_protected_instances = "Refresh"
+      skip_matching                = true
     }
   }
 
@@ -218,13 +269,16 @@ resource "aws_ecs_task_definition" "app" {
     }
   })])
 
-  dynamic "runtime_platform" {
-    for_each = each.value.launch_type == "FARGATE" ? [1] : []
-    content {
-      operating_system_family = "LINUX"
-      cpu_architecture        = "X86_64"
-    }
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = each.value.cpu_architecture
   }
+
+  # ManagedBy = terraform (provider default tags) marks this revision as
+  # Terraform's: deployer never prunes it. When the JSON changes what this
+  # revision holds, the old one stays registered (a service or a rollback
+  # may still use it): deployer's prune leaves it, so does Terraform.
+  skip_destroy = true
 
   tags = merge(var.tags, { App = each.key })
 }
@@ -243,6 +297,11 @@ resource "aws_ecs_service" "app" {
   enable_ecs_managed_tags            = true
   propagate_tags                     = "SERVICE"
   wait_for_steady_state              = false
+  # Provider 6.x changes capacity_provider_strategy in place (launch type,
+  # fargate_base, fargate_spot_weight) only with a forced new deployment;
+  # without it the plan fails. The new deployment runs the service's
+  # current revision.
+  force_new_deployment = true
 
   dynamic "capacity_provider_strategy" {
     for_each = each.value.launch_type == "EC2" ? local.ec2_strategy : local.fargate_strategy
@@ -265,10 +324,10 @@ resource "aws_ecs_service" "app" {
 
   # EC2: spread the tasks over the AZs, then pack the instances.
   dynamic "ordered_placement_strategy" {
-    for_each = each.value.launch_type == "EC2" ? { spread = "attribute:ecs.availability-zone", binpack = "memory" } : {}
+    for_each = each.value.launch_type == "EC2" ? local.ec2_placement : []
     content {
-      type  = ordered_placement_strategy.key
-      field = ordered_placement_strategy.value
+      type  = ordered_placement_strategy.value.type
+      field = ordered_placement_strategy.value.field
     }
   }
 

@@ -12,6 +12,7 @@ variable "apps" {
     port               = number
     host_port          = number
     launch_type        = string
+    cpu_architecture   = string
     network_mode       = string
     cpu                = number
     memory             = number
@@ -32,6 +33,17 @@ variable "apps" {
   validation {
     condition     = alltrue([for app in values(var.apps) : contains(["EC2", "FARGATE"], app.launch_type)])
     error_message = "Each app's launch_type must be EC2 or FARGATE."
+  }
+
+  validation {
+    condition     = alltrue([for app in values(var.apps) : contains(["X86_64", "ARM64"], app.cpu_architecture)])
+    error_message = "Each app's cpu_architecture must be X86_64 or ARM64."
+  }
+
+  validation {
+    # CloudWatch Logs: 1 to 512 characters of letters, digits and _-./#
+    condition     = alltrue([for app in values(var.apps) : can(regex("^[A-Za-z0-9_./#-]{1,512}$", app.log_group))])
+    error_message = "Each app's log_group must be 1 to 512 characters of letters, digits and _-./# (CloudWatch Logs' rule)."
   }
 }
 
@@ -80,15 +92,43 @@ variable "health_check_grace_period" {
 }
 
 variable "instance_type" {
-  description = "EC2 instance type of the container instances."
+  description = "EC2 instance type of the container instances; null takes default_instance_types for the EC2 apps' cpu_architecture."
   type        = string
-  default     = "t3.small"
+  default     = null
 }
 
-variable "ami_ssm_parameter" {
-  description = "Public SSM parameter holding the ECS-optimised AMI ID, so that no AMI is pinned here."
-  type        = string
-  default     = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+variable "default_instance_types" {
+  description = "Instance type per CPU architecture (X86_64, ARM64) when instance_type is null."
+  type        = map(string)
+  default = {
+    X86_64 = "t3.small"
+    ARM64  = "t4g.small"
+  }
+
+  validation {
+    condition     = alltrue([for arch in ["X86_64", "ARM64"] : contains(keys(var.default_instance_types), arch)])
+    error_message = "default_instance_types must name an instance type for X86_64 and for ARM64."
+  }
+}
+
+variable "ami_ssm_parameters" {
+  description = "Public SSM parameter holding the ECS-optimised AMI ID, per CPU architecture (X86_64, ARM64), so that no AMI is pinned here."
+  type        = map(string)
+  default = {
+    X86_64 = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+    ARM64  = "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
+  }
+
+  validation {
+    condition     = alltrue([for arch in ["X86_64", "ARM64"] : contains(keys(var.ami_ssm_parameters), arch)])
+    error_message = "ami_ssm_parameters must name a parameter for X86_64 and for ARM64."
+  }
+}
+
+variable "instance_warmup" {
+  description = "Seconds an instance launched by an instance refresh has before it counts as healthy."
+  type        = number
+  default     = 120
 }
 
 variable "root_volume_size" {

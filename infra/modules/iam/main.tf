@@ -8,11 +8,32 @@ locals {
   partition = data.aws_partition.current.partition
   # ARNs are built from names so that this module needs nothing from the ECS
   # module, which needs the roles from this one.
-  ecs_arn_prefix = "arn:${local.partition}:ecs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
+  region         = data.aws_region.current.region
+  account_id     = data.aws_caller_identity.current.account_id
+  ecs_arn_prefix = "arn:${local.partition}:ecs:${local.region}:${local.account_id}"
   cluster_arn    = "${local.ecs_arn_prefix}:cluster/${var.cluster_name}"
   service_arns   = [for app in values(var.apps) : "${local.ecs_arn_prefix}:service/${var.cluster_name}/${app.service}"]
-  family_arns    = [for app in values(var.apps) : "${local.ecs_arn_prefix}:task-definition/${app.family}:*"]
+  service_deployment_arns = [
+    for app in values(var.apps) : "${local.ecs_arn_prefix}:service-deployment/${var.cluster_name}/${app.service}/*"
+  ]
+  family_arns = [for app in values(var.apps) : "${local.ecs_arn_prefix}:task-definition/${app.family}:*"]
+  # Log group ARNs end in :* for the log actions (the streams in them).
+  log_group_arns = [
+    for app in values(var.apps) : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${app.log_group}:*"
+  ]
   managed_policy = "arn:${local.partition}:iam::aws:policy"
+  # IAM names are account-global: the region keeps two stacks of one
+  # cluster name in two regions apart.
+  prefix = "${var.name}-${local.region}"
+  role_names = merge(
+    {
+      execution = "${local.prefix}-task-execution"
+      instance  = "${local.prefix}-ecs-instance"
+      jenkins   = "${local.prefix}-jenkins-deployer"
+    },
+    { for app in keys(var.apps) : "task/${app}" => "${local.prefix}-${app}-task" },
+  )
+  long_role_names = [for name in values(local.role_names) : name if length(name) > 64]
 }
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -41,10 +62,17 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 # Used by the ECS agent, not by the app: pulls the image from ECR and writes
 # the container's logs to CloudWatch.
 resource "aws_iam_role" "execution" {
-  name               = "${var.name}-task-execution"
+  name               = local.role_names.execution
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.long_role_names) == 0
+      error_message = "IAM role names are at most 64 characters, and these are built from var.name (the cluster name), the region and the app names: ${join(", ", local.long_role_names)}. Shorten cluster_name or the app names."
+    }
+  }
 }
 
 resource "aws_iam_role_policy_attachment" "execution" {
@@ -57,7 +85,7 @@ resource "aws_iam_role_policy_attachment" "execution" {
 resource "aws_iam_role" "task" {
   for_each = var.apps
 
-  name               = "${var.name}-${each.key}-task"
+  name               = local.role_names["task/${each.key}"]
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 
   tags = merge(var.tags, { App = each.key })
@@ -79,7 +107,7 @@ data "aws_iam_policy_document" "ec2_assume" {
 resource "aws_iam_role" "instance" {
   count = var.ec2_instance_role_enabled ? 1 : 0
 
-  name               = "${var.name}-ecs-instance"
+  name               = local.role_names.instance
   assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
 
   tags = var.tags
@@ -98,15 +126,17 @@ resource "aws_iam_role_policy_attachment" "instance" {
 resource "aws_iam_instance_profile" "instance" {
   count = var.ec2_instance_role_enabled ? 1 : 0
 
-  name = "${var.name}-ecs-instance"
+  name = local.role_names.instance
   role = aws_iam_role.instance[0].name
 
   tags = var.tags
 }
 
-# Exactly what `deployer` calls, on these repositories, this cluster and
-# these services. Some ECS and ELB actions cannot be scoped to a resource;
-# those statements say so.
+# Exactly what `deployer` calls, each action on the resource form AWS's
+# Service Authorization Reference gives it, and scoped to this account and
+# region. tests/infra/test_deployer_policy.py reads deployer's SDK calls from
+# its source and fails when one is missing here, or when an action here is
+# used by no code. Statements on "*" say why.
 data "aws_iam_policy_document" "deployer" {
   statement {
     sid = "EcrLogin"
@@ -117,7 +147,10 @@ data "aws_iam_policy_document" "deployer" {
   }
 
   statement {
-    sid = "EcrPushPull"
+    sid = "EcrPush"
+    # The layer and manifest calls are the Docker engine's, made with
+    # deployer's token when it pushes; DescribeRepositories finds a
+    # repository's URI by name.
     actions = [
       "ecr:BatchCheckLayerAvailability",
       "ecr:InitiateLayerUpload",
@@ -125,11 +158,18 @@ data "aws_iam_policy_document" "deployer" {
       "ecr:CompleteLayerUpload",
       "ecr:PutImage",
       "ecr:BatchGetImage",
-      "ecr:DescribeImages",
-      # deployer finds the repository's URI (and so the registry) by name.
       "ecr:DescribeRepositories",
     ]
     resources = var.repository_arns
+  }
+
+  statement {
+    sid = "EcrReadImages"
+    # Preflight looks the image up and reads its platform (the manifest,
+    # then the image config blob) before a deploy; images may come from
+    # repositories elsewhere (image_repository_arns).
+    actions   = ["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = concat(var.repository_arns, var.image_repository_arns)
   }
 
   statement {
@@ -146,19 +186,33 @@ data "aws_iam_policy_document" "deployer" {
 
   statement {
     sid = "Services"
+    # DescribeServices with its tags also needs ListTagsForResource.
     actions = [
-      "ecs:DescribeServices",
       "ecs:UpdateService",
       "ecs:TagResource",
       "ecs:ListTagsForResource",
+      "ecs:ListServiceDeployments",
     ]
     resources = local.service_arns
   }
 
   statement {
+    sid = "ServiceDeployments"
+    # DescribeServiceDeployments and StopServiceDeployment are evaluated
+    # against the service-deployment ARN:
+    # service-deployment/<cluster>/<service>/<id>.
+    actions = [
+      "ecs:DescribeServiceDeployments",
+      "ecs:StopServiceDeployment",
+    ]
+    resources = local.service_deployment_arns
+  }
+
+  statement {
     sid = "TagTaskDefinitions"
-    # A new revision carries the tags of the one it replaces.
-    actions   = ["ecs:TagResource", "ecs:ListTagsForResource"]
+    # A new revision is registered with tags: ECS authorises tagging on
+    # create as ecs:TagResource on the revision.
+    actions   = ["ecs:TagResource"]
     resources = local.family_arns
   }
 
@@ -169,32 +223,80 @@ data "aws_iam_policy_document" "deployer" {
   }
 
   statement {
-    sid       = "Tasks"
-    actions   = ["ecs:DescribeTasks"]
-    resources = ["${local.ecs_arn_prefix}:task/${var.cluster_name}/*"]
+    sid = "ListClusters"
+    # Prune checks that no service in the account and region still uses a
+    # revision. ListClusters has no resource type: "*".
+    actions   = ["ecs:ListClusters"]
+    resources = ["*"]
   }
 
   statement {
-    sid       = "ListTasks"
-    actions   = ["ecs:ListTasks"]
-    resources = ["${local.ecs_arn_prefix}:container-instance/${var.cluster_name}/*"]
+    sid = "ListServices"
+    # ListServices has no resource type; the ecs:cluster condition keeps it
+    # to clusters of this account and region.
+    actions   = ["ecs:ListServices"]
+    resources = ["*"]
 
     condition {
-      test     = "ArnEquals"
+      test     = "ArnLike"
       variable = "ecs:cluster"
-      values   = [local.cluster_arn]
+      values   = ["${local.ecs_arn_prefix}:cluster/*"]
+    }
+  }
+
+  statement {
+    sid = "ReadServices"
+    # Read-only, any service in the account and region (prune's protection).
+    actions   = ["ecs:DescribeServices"]
+    resources = ["${local.ecs_arn_prefix}:service/*"]
+  }
+
+  statement {
+    sid = "ReadTasks"
+    # DescribeTasks on the task ARN of any cluster in the account and region.
+    actions   = ["ecs:DescribeTasks"]
+    resources = ["${local.ecs_arn_prefix}:task/*"]
+  }
+
+  statement {
+    sid = "ListTasks"
+    # ListTasks filtered by service or family is evaluated against "*", not
+    # against a container instance: "*" with the ecs:cluster condition works
+    # either way and still keeps it to this account's clusters.
+    actions   = ["ecs:ListTasks"]
+    resources = ["*"]
+
+    condition {
+      test     = "ArnLike"
+      variable = "ecs:cluster"
+      values   = ["${local.ecs_arn_prefix}:cluster/*"]
     }
   }
 
   statement {
     sid = "TargetHealth"
-    # Read-only, for `deployer status`; ELB has no resource-level scoping
-    # for the Describe actions.
-    actions = [
-      "elasticloadbalancing:DescribeTargetHealth",
-      "elasticloadbalancing:DescribeTargetGroups",
-    ]
+    # Read-only, for the rollout and `deployer status`; ELB has no
+    # resource-level scoping for the Describe actions.
+    actions   = ["elasticloadbalancing:DescribeTargetHealth"]
     resources = ["*"]
+  }
+
+  statement {
+    sid = "Logs"
+    # `deployer logs` and the stopped-task diagnosis, on the apps' log groups.
+    actions = [
+      "logs:FilterLogEvents",
+      "logs:DescribeLogStreams",
+      "logs:StartLiveTail",
+    ]
+    resources = local.log_group_arns
+  }
+
+  statement {
+    sid = "Alarms"
+    # `deployer status` reads the services' alarms.
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"]
   }
 
   statement {
@@ -211,7 +313,7 @@ data "aws_iam_policy_document" "deployer" {
 }
 
 resource "aws_iam_policy" "deployer" {
-  name        = "${var.name}-deployer"
+  name        = "${local.prefix}-deployer"
   description = "Least privilege for deployer: push images, register task definitions, update and follow the ${var.cluster_name} services."
   policy      = data.aws_iam_policy_document.deployer.json
 
@@ -234,7 +336,7 @@ data "aws_iam_policy_document" "pod_identity_assume" {
 resource "aws_iam_role" "jenkins" {
   count = var.jenkins_role_enabled ? 1 : 0
 
-  name               = "${var.name}-jenkins-deployer"
+  name               = local.role_names.jenkins
   assume_role_policy = data.aws_iam_policy_document.pod_identity_assume.json
 
   tags = var.tags

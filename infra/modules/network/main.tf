@@ -2,6 +2,19 @@ data "aws_availability_zones" "available" {
   #checkov:skip=CKV_AWS_394:Zones are pinned by name when availability_zones is set; otherwise the first az_count zones in name order are used, and a zone AWS adds later sorts after them, so existing subnets never move.
   state = "available"
 
+  # Only the region's own AZs: Local Zones and Wavelength Zones the account
+  # opted into sort before them, and mostly lack NAT gateways and t3/t4g
+  # instances. Regular AZs are the ones that need no opt-in.
+  filter {
+    name   = "opt-in-status"
+    values = ["opt-in-not-required"]
+  }
+
+  filter {
+    name   = "zone-type"
+    values = ["availability-zone"]
+  }
+
   dynamic "filter" {
     for_each = length(var.availability_zones) > 0 ? [var.availability_zones] : []
     content {
@@ -143,6 +156,14 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
   tags = var.tags
 }
 
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+# Only the flow logs of this account and region may use the role (the
+# confused-deputy guard AWS documents for vpc-flow-logs).
 data "aws_iam_policy_document" "flow_logs_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -150,6 +171,18 @@ data "aws_iam_policy_document" "flow_logs_assume" {
     principals {
       type        = "Service"
       identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:vpc-flow-log/*"]
     }
   }
 }
@@ -170,7 +203,9 @@ data "aws_iam_policy_document" "flow_logs_write" {
 resource "aws_iam_role" "flow_logs" {
   count = var.flow_logs_enabled ? 1 : 0
 
-  name_prefix        = "${var.name}-flow-logs-"
+  # IAM allows a name_prefix of at most 38 characters; the suffix Terraform
+  # adds keeps two regions' roles apart.
+  name_prefix        = "${substr(var.name, 0, 27)}-flow-logs-"
   assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
 
   tags = var.tags
@@ -194,4 +229,75 @@ resource "aws_flow_log" "this" {
   iam_role_arn         = aws_iam_role.flow_logs[0].arn
 
   tags = var.tags
+}
+
+# VPC endpoints. S3 through a gateway endpoint, always: it is free, and ECR
+# image layers are served from S3, so pulls stop paying NAT data processing.
+# Service names are looked up, not built, so that every partition works.
+data "aws_vpc_endpoint_service" "s3" {
+  service      = "s3"
+  service_type = "Gateway"
+}
+
+resource "aws_vpc_endpoint" "s3" {
+  vpc_id            = aws_vpc.this.id
+  service_name      = data.aws_vpc_endpoint_service.s3.service_name
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = aws_route_table.private[*].id
+
+  tags = merge(var.tags, { Name = "${var.name}-s3" })
+}
+
+# Interface endpoints for ECR (api and dkr), CloudWatch Logs and STS, only
+# with interface_endpoints_enabled: each costs per hour and per AZ, and
+# saves NAT data processing on image manifests, logs and credentials.
+locals {
+  interface_endpoints = var.interface_endpoints_enabled ? toset(["ecr.api", "ecr.dkr", "logs", "sts"]) : toset([])
+}
+
+data "aws_vpc_endpoint_service" "interface" {
+  for_each = local.interface_endpoints
+
+  service      = each.key
+  service_type = "Interface"
+}
+
+resource "aws_security_group" "endpoints" {
+  count = var.interface_endpoints_enabled ? 1 : 0
+
+  name_prefix = "${var.name}-endpoints-"
+  description = "Interface VPC endpoints of ${var.name}: HTTPS in from the VPC"
+  vpc_id      = aws_vpc.this.id
+
+  tags = merge(var.tags, { Name = "${var.name}-endpoints" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "endpoints" {
+  count = var.interface_endpoints_enabled ? 1 : 0
+
+  security_group_id = aws_security_group.endpoints[0].id
+  description       = "HTTPS from the VPC"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = aws_vpc.this.cidr_block
+
+  tags = var.tags
+}
+
+resource "aws_vpc_endpoint" "interface" {
+  for_each = local.interface_endpoints
+
+  vpc_id              = aws_vpc.this.id
+  service_name        = data.aws_vpc_endpoint_service.interface[each.key].service_name
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = aws_subnet.private[*].id
+  security_group_ids  = [aws_security_group.endpoints[0].id]
+  private_dns_enabled = true
+
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}" })
 }

@@ -1,6 +1,12 @@
 variable "name" {
   description = "Name prefix for every resource (the ECS cluster's name)."
   type        = string
+
+  validation {
+    # The flow-log group /vpc/<name>/flow-logs: CloudWatch Logs' characters.
+    condition     = can(regex("^[A-Za-z0-9_.#-]{1,255}$", var.name))
+    error_message = "name must be 1 to 255 letters, digits or _-.# (it names the flow-log group)."
+  }
 }
 
 variable "cidr" {
@@ -52,6 +58,12 @@ variable "flow_logs_retention_days" {
   description = "Days CloudWatch keeps the flow logs."
   type        = number
   default     = 30
+}
+
+variable "interface_endpoints_enabled" {
+  description = "Interface VPC endpoints for ECR (api, dkr), CloudWatch Logs and STS in the private subnets. Each costs per hour and per AZ; they save NAT data processing. The S3 gateway endpoint is always created (free)."
+  type        = bool
+  default     = false
 }
 
 variable "tags" {

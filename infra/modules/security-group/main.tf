@@ -10,7 +10,6 @@ locals {
     local.ec2_enabled ? { ephemeral = { from = 32768, to = 65535 } } : {},
   )
   listener_ports = var.https_enabled ? [80, 443] : [80]
-  public_ranges  = var.public_access_enabled ? local.target_ranges : {}
 
   # Every rule of both groups, keyed by a stable name. A rule admits (or
   # sends to) either a CIDR block or the other group.
@@ -25,12 +24,6 @@ locals {
       for name, range in local.target_ranges : "services/from-alb/${name}" => {
         group       = "services", from = range.from, to = range.to, cidr = null, peer = "alb"
         description = "From the load balancer (${name})"
-      }
-    },
-    {
-      for pair in setproduct(keys(local.public_ranges), var.public_access_cidrs) : "services/public-${pair[0]}/${pair[1]}" => {
-        group       = "services", from = local.public_ranges[pair[0]].from, to = local.public_ranges[pair[0]].to, cidr = pair[1], peer = null
-        description = "Direct public access (opt-in), ${pair[0]}"
       }
     },
   )

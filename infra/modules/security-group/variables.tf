@@ -39,18 +39,6 @@ variable "egress_cidrs" {
   default     = ["0.0.0.0/0"]
 }
 
-variable "public_access_enabled" {
-  description = "Opt-in: also admit public_access_cidrs straight to the services' ports, bypassing the load balancer. Off by default."
-  type        = bool
-  default     = false
-}
-
-variable "public_access_cidrs" {
-  description = "IPv4 CIDR blocks admitted straight to the services when public_access_enabled is true."
-  type        = list(string)
-  default     = ["0.0.0.0/0"]
-}
-
 variable "tags" {
   description = "Tags for every resource, on top of the provider's default tags."
   type        = map(string)

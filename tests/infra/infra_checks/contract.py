@@ -23,6 +23,7 @@ class Expected:
 
     app: str
     launch_type: str
+    cpu_architecture: str
     port: int
     cpu: int
     memory: int
@@ -65,6 +66,12 @@ def schema_defaults(schema_file: Path = SCHEMA_FILE) -> dict[str, dict]:
     }
 
 
+def top_level_defaults(schema_file: Path = SCHEMA_FILE) -> dict:
+    """The app's own field defaults, as the JSON Schema states them."""
+    props = json.loads(schema_file.read_text()).get("properties", {})
+    return {field: spec["default"] for field, spec in props.items() if "default" in spec}
+
+
 def expected(cfg: dict, environment: str, version: str, defaults: dict[str, dict]) -> Expected:
     scaling = {**defaults["Scaling"], **cfg.get("scaling", {})}
     health = {**defaults["HealthCheck"], **cfg.get("health_check", {})}
@@ -86,6 +93,7 @@ def expected(cfg: dict, environment: str, version: str, defaults: dict[str, dict
     return Expected(
         app=cfg["app"],
         launch_type=cfg["launch_type"],
+        cpu_architecture=cfg.get("cpu_architecture", top_level_defaults()["cpu_architecture"]),
         port=cfg["port"],
         cpu=cfg["cpu"],
         memory=cfg["memory"],
@@ -222,6 +230,9 @@ class Checker:
         self.expect("the task's compatibilities", task.get("requires_compatibilities"), [exp.launch_type])
         self.expect("the task CPU", task.get("cpu"), str(exp.cpu))
         self.expect("the task memory", task.get("memory"), str(exp.memory))
+        platform = one_block(task.get("runtime_platform"))
+        self.expect("the task's CPU architecture", platform.get("cpu_architecture"), exp.cpu_architecture)
+        self.expect("the task's operating system", platform.get("operating_system_family"), "LINUX")
 
     def container(self) -> None:
         """The container as the ECS module renders it (its local `containers`:
