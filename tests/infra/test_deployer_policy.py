@@ -35,9 +35,25 @@ SERVICES = {
     "ecs:ListTagsForResource",
 }
 TARGET_HEALTH = {"elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTargetGroups"}
-EVERYTHING = {"ecr:GetAuthorizationToken", "iam:PassRole"} | ECR_PUSH | TASK_DEFINITIONS | SERVICES | TARGET_HEALTH
-# The only actions AWS does not let a policy scope to a resource.
-UNSCOPABLE = {"ecr:GetAuthorizationToken"} | TASK_DEFINITIONS | TARGET_HEALTH
+SERVICE_DEPLOYMENTS = {
+    "ecs:ListServiceDeployments",
+    "ecs:DescribeServiceDeployments",
+    "ecs:StopServiceDeployment",
+}
+# Prune reads every cluster of the account and region.
+ACCOUNT_READ = {"ecs:ListClusters", "ecs:ListServices"}
+EVERYTHING = (
+    {"ecr:GetAuthorizationToken", "iam:PassRole"}
+    | ECR_PUSH
+    | TASK_DEFINITIONS
+    | SERVICES
+    | TARGET_HEALTH
+    | SERVICE_DEPLOYMENTS
+    | ACCOUNT_READ
+)
+# The only actions AWS does not let a policy scope to a resource (ListTasks
+# and ListServices carry an ecs:cluster condition instead).
+UNSCOPABLE = {"ecr:GetAuthorizationToken", "ecs:ListTasks"} | TASK_DEFINITIONS | TARGET_HEALTH | ACCOUNT_READ
 
 
 def statements(dirs) -> list[dict]:

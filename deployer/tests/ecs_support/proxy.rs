@@ -57,6 +57,10 @@ pub struct Script {
     pub default: Behaviour,
     /// Extra running tasks, as `(cluster, family:revision)`.
     pub stray_tasks: Vec<(String, String)>,
+    /// How many DescribeServices answers after each UpdateService still
+    /// show the deployments as they were before it: the ECS API is
+    /// eventually consistent.
+    pub lag: u32,
 }
 
 impl Default for Script {
@@ -65,6 +69,7 @@ impl Default for Script {
             by_revision: HashMap::new(),
             default: Behaviour::Completes { after: 2 },
             stray_tasks: Vec::new(),
+            lag: 0,
         }
     }
 }
@@ -73,6 +78,13 @@ impl Script {
     /// `revision` behaves as `behaviour`.
     pub fn with(mut self, revision: i64, behaviour: Behaviour) -> Self {
         self.by_revision.insert(revision, behaviour);
+        self
+    }
+
+    /// The first `reads` DescribeServices after each UpdateService are
+    /// stale.
+    pub fn lagging(mut self, reads: u32) -> Self {
+        self.lag = reads;
         self
     }
 
@@ -91,6 +103,8 @@ struct ServiceState {
     polls: HashMap<String, u32>,
     desired: i64,
     arn_prefix: String,
+    /// Stale answers still to give, and the deployments they show.
+    stale: Option<(u32, Vec<Value>)>,
 }
 
 #[derive(Debug, Default)]
@@ -260,6 +274,15 @@ async fn forward(State(app): State<App>, request: Request<Body>) -> Response<Bod
         .map(str::to_owned);
     let request_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
 
+    if matches!(
+        ecs_op.as_deref(),
+        Some("ListServiceDeployments" | "DescribeServiceDeployments")
+    ) {
+        // moto has no service deployments API (it answers 500); answer as
+        // an endpoint without the operation does, so that deployer takes
+        // its DescribeServices path at once.
+        return unknown_operation(ecs_op.as_deref().unwrap_or_default());
+    }
     if ecs_op.as_deref() == Some("UpdateService") {
         ensure_state(&app, &parts.headers, &request_json).await;
     }
@@ -315,6 +338,19 @@ async fn forward(State(app): State<App>, request: Request<Body>) -> Response<Bod
     }
     builder
         .body(Body::from(body))
+        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+}
+
+fn unknown_operation(op: &str) -> Response<Body> {
+    let body = json!({
+        "__type": "UnknownOperationException",
+        "message": format!("{op} is not supported by this endpoint"),
+    });
+    Response::builder()
+        .status(StatusCode::BAD_REQUEST)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amzn-errortype", "UnknownOperationException")
+        .body(Body::from(body.to_string()))
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "response"))
 }
 
@@ -451,6 +487,7 @@ fn initial_state(shared: &mut Shared, service: &Value) -> ServiceState {
         polls: HashMap::new(),
         desired,
         arn_prefix,
+        stale: None,
     }
 }
 
@@ -472,11 +509,42 @@ fn rewrite_services(app: &App, response: &mut Value, advance: bool) {
                 state.desired = desired;
             }
         }
+        let stale = if advance {
+            take_stale(&mut shared, &key)
+        } else {
+            None
+        };
+        if let Some(old) = stale {
+            if let Some(state) = shared.services.get(&key) {
+                let mut view = ServiceState {
+                    deployments: old,
+                    events: state.events.clone(),
+                    ..ServiceState::default()
+                };
+                view.arn_prefix.clone_from(&state.arn_prefix);
+                let mut stale_shared = Shared::default();
+                stale_shared.services.insert(key.clone(), view);
+                overlay(&stale_shared, &key, service);
+            }
+            continue;
+        }
         if advance {
             step(&mut shared, &key);
         }
         overlay(&shared, &key, service);
     }
+}
+
+/// The stale view to answer instead of the real one, while the lag lasts.
+fn take_stale(shared: &mut Shared, key: &(String, String)) -> Option<Vec<Value>> {
+    let state = shared.services.get_mut(key)?;
+    let (left, old) = state.stale.as_mut()?;
+    if *left == 0 {
+        state.stale = None;
+        return None;
+    }
+    *left -= 1;
+    Some(old.clone())
 }
 
 fn overlay(shared: &Shared, key: &(String, String), service: &mut Value) {
@@ -800,6 +868,12 @@ async fn update_service(app: &App, request: &Value, response: &mut Value, header
         });
         if let Some(arn) = arn {
             if current.as_deref() != Some(arn.as_str()) {
+                let lag = shared.script.as_ref().map_or(0, |s| s.lag);
+                if let Some(state) = shared.services.get_mut(&key) {
+                    if lag > 0 {
+                        state.stale = Some((lag, state.deployments.clone()));
+                    }
+                }
                 start_deployment(&mut shared, &key, &arn);
             }
         }

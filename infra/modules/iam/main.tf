@@ -187,6 +187,67 @@ data "aws_iam_policy_document" "deployer" {
   }
 
   statement {
+    sid = "ServiceDeployments"
+    # Following a rollout, and rolling a native (blue/green, linear, canary)
+    # deployment back within itself.
+    actions = [
+      "ecs:ListServiceDeployments",
+      "ecs:DescribeServiceDeployments",
+      "ecs:StopServiceDeployment",
+    ]
+    resources = concat(
+      local.service_arns,
+      [for app in values(var.apps) : "${local.ecs_arn_prefix}:service-deployment/${var.cluster_name}/${app.service}/*"],
+    )
+  }
+
+  statement {
+    sid = "PruneListClusters"
+    # Prune reads what every cluster runs: families are shared across
+    # clusters. ListClusters cannot be scoped to a resource.
+    actions   = ["ecs:ListClusters"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "PruneListServices"
+    # ListServices has no resource type; the condition keeps it to this
+    # account's and region's clusters.
+    actions   = ["ecs:ListServices"]
+    resources = ["*"]
+
+    condition {
+      test     = "ArnLike"
+      variable = "ecs:cluster"
+      values   = ["${local.ecs_arn_prefix}:cluster/*"]
+    }
+  }
+
+  statement {
+    sid       = "PruneReadServices"
+    actions   = ["ecs:DescribeServices"]
+    resources = ["${local.ecs_arn_prefix}:service/*/*"]
+  }
+
+  statement {
+    sid       = "PruneReadTasks"
+    actions   = ["ecs:DescribeTasks"]
+    resources = ["${local.ecs_arn_prefix}:task/*/*"]
+  }
+
+  statement {
+    sid       = "PruneListTasks"
+    actions   = ["ecs:ListTasks"]
+    resources = ["*"]
+
+    condition {
+      test     = "ArnLike"
+      variable = "ecs:cluster"
+      values   = ["${local.ecs_arn_prefix}:cluster/*"]
+    }
+  }
+
+  statement {
     sid = "TargetHealth"
     # Read-only, for `deployer status`; ELB has no resource-level scoping
     # for the Describe actions.
