@@ -210,6 +210,106 @@ fn a_stale_first_read_is_not_taken_for_a_rollback() {
     assert_eq!(w.running(SERVICE), "service-b:2");
 }
 
+/// Where the service deployments API answers, it decides; the same failure
+/// without it is read from DescribeServices (the other tests).
+#[test]
+fn the_service_deployments_api_decides_where_it_answers() {
+    let script = Script::default()
+        .with(2, Behaviour::FailsAndRollsBack { after: 2 })
+        .with_service_deployments();
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    let out = deploy(&w, &image, &["--output", "json"]);
+    assert_eq!(code(&out), Some(4), "{}", stderr(&out));
+    let app = &json_of(&out)["apps"][0];
+    let message = app["message"].as_str().unwrap_or_default();
+    assert!(message.contains("ROLLBACK_IN_PROGRESS"), "{message}");
+    assert_eq!(app["rolled_back_to"], "service-b:1");
+    assert!(w.proxy.calls_of("ListServiceDeployments") > 0);
+    assert_eq!(w.proxy.calls_of("UpdateService"), 1, "ECS went back itself");
+    assert_eq!(w.running(SERVICE), "service-b:1");
+}
+
+/// A deployment that an alarm rolls back ends with an outcome naming the
+/// alarm, with the service deployments API and without it.
+#[test]
+fn an_alarm_rollback_names_the_alarm() {
+    for api in [true, false] {
+        let mut script = Script::default().with(
+            2,
+            Behaviour::AlarmRollsBack {
+                after: 2,
+                alarm: "service-b-5xx",
+            },
+        );
+        if api {
+            script = script.with_service_deployments();
+        }
+        let Some((w, image)) = with_service(script) else {
+            return;
+        };
+        let out = deploy(&w, &image, &["--output", "json"]);
+        assert_eq!(code(&out), Some(4), "{}", stderr(&out));
+        let app = &json_of(&out)["apps"][0];
+        assert_eq!(app["outcome"], "failed");
+        let message = app["message"].as_str().unwrap_or_default();
+        assert!(message.contains("service-b-5xx"), "api {api}: {message}");
+        assert_eq!(w.running(SERVICE), "service-b:1");
+    }
+}
+
+/// A BLUE_GREEN deployment is followed through its bake to the end.
+#[test]
+fn a_blue_green_deployment_is_followed_through_its_bake() {
+    let script = Script::default()
+        .with(2, Behaviour::Bakes { after: 2, bake: 3 })
+        .with_service_deployments()
+        .native("BLUE_GREEN", 0);
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    let out = deploy(&w, &image, &["--output", "json"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(json_of(&out)["apps"][0]["outcome"], "completed");
+    assert_eq!(w.proxy.calls_of("StopServiceDeployment"), 0);
+    assert_eq!(w.running(SERVICE), "service-b:2");
+}
+
+/// A BLUE_GREEN deployment still baking at the deadline is rolled back
+/// within itself (StopServiceDeployment), not with a second update.
+#[test]
+fn a_blue_green_deployment_at_its_deadline_is_rolled_back_within_itself() {
+    let script = Script::default()
+        .with(
+            2,
+            Behaviour::Bakes {
+                after: 1,
+                bake: 1_000_000,
+            },
+        )
+        .with_service_deployments()
+        .native("BLUE_GREEN", 1);
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    let out = deploy(&w, &image, &["--timeout", "2", "--output", "json"]);
+    assert_eq!(code(&out), Some(5), "{}", stderr(&out));
+    let app = &json_of(&out)["apps"][0];
+    let message = app["message"].as_str().unwrap_or_default();
+    assert!(message.contains("BAKE_TIME"), "says the stage: {message}");
+    assert_eq!(app["rolled_back_to"], "service-b:1");
+    assert!(
+        app["warnings"]
+            .to_string()
+            .contains("shorter than the BLUE_GREEN bake time"),
+        "{app}"
+    );
+    assert_eq!(w.proxy.calls_of("StopServiceDeployment"), 1);
+    assert_eq!(w.proxy.calls_of("UpdateService"), 1);
+    assert_eq!(w.running(SERVICE), "service-b:1");
+}
+
 /// A rerun of the same deploy while its rollout is still under way (the
 /// first job was killed) is busy, not "no change".
 #[test]

@@ -70,6 +70,9 @@ pub(crate) struct Watch<'a> {
     pub revision: String,
     /// The revision ECS's circuit breaker would roll back to. A deployment
     /// back to it replacing ours, once ours was seen, means ours failed.
+    /// `None` when the deployment followed is itself the way back (a
+    /// rollback): its service deployment is then the one it rolls back
+    /// within, and ROLLBACK_SUCCESSFUL is its success.
     pub fallback: Option<String>,
     pub deadline: Instant,
     pub poll: Duration,
@@ -271,14 +274,40 @@ async fn from_service_deployments(
     };
     evidence.service_deployments = Some(true);
     let sd = ours(&listed, watch.since)?;
-    Some(service_deployment_step(sd, service))
+    Some(service_deployment_step(
+        sd,
+        service,
+        watch.fallback.is_none(),
+    ))
 }
 
 /// The step one service deployment stands at. Statuses as ECS documents
 /// them for ListServiceDeployments / DescribeServiceDeployments.
-fn service_deployment_step(sd: &ServiceDeployment, service: &Service) -> Step {
+/// `rollback`: the deployment followed is the way back, so the ROLLBACK_*
+/// statuses are its own progress.
+fn service_deployment_step(sd: &ServiceDeployment, service: &Service, rollback: bool) -> Step {
     let reason = sd_reason(sd);
     match sd.status() {
+        Some(ServiceDeploymentStatus::RollbackSuccessful) if rollback => {
+            if service.desired_count() == 0 {
+                Step::Done(End::NothingToRun)
+            } else {
+                Step::Done(End::Completed)
+            }
+        }
+        Some(ServiceDeploymentStatus::RollbackFailed) if rollback => Step::Done(End::Failed {
+            reason: format!("ECS's rollback failed: {reason}"),
+        }),
+        Some(
+            ServiceDeploymentStatus::RollbackRequested
+            | ServiceDeploymentStatus::RollbackInProgress,
+        ) if rollback => Step::Waiting {
+            state: format!(
+                "ECS is rolling back (service deployment {})",
+                sd.status().map_or("?", |s| s.as_str())
+            ),
+            failed_tasks: 0,
+        },
         Some(ServiceDeploymentStatus::Successful) => {
             if service.desired_count() == 0 {
                 Step::Done(End::NothingToRun)
@@ -708,14 +737,18 @@ mod tests {
                 .build()
         };
         assert!(matches!(
-            service_deployment_step(&sd(ServiceDeploymentStatus::Successful), &svc),
+            service_deployment_step(&sd(ServiceDeploymentStatus::Successful), &svc, false),
             Step::Done(End::Completed)
         ));
-        match service_deployment_step(&sd(ServiceDeploymentStatus::InProgress), &svc) {
+        match service_deployment_step(&sd(ServiceDeploymentStatus::InProgress), &svc, false) {
             Step::Waiting { state, .. } => assert!(state.contains("BAKE_TIME"), "{state}"),
             other => panic!("{other:?}"),
         }
-        match service_deployment_step(&sd(ServiceDeploymentStatus::RollbackInProgress), &svc) {
+        match service_deployment_step(
+            &sd(ServiceDeploymentStatus::RollbackInProgress),
+            &svc,
+            false,
+        ) {
             Step::Done(End::Failed { reason }) => {
                 assert!(reason.contains("circuit breaker tripped"), "{reason}")
             }
@@ -728,15 +761,24 @@ mod tests {
                 .triggered_alarm_names("service-b-5xx")
                 .build(),
         );
-        match service_deployment_step(&alarmed, &svc) {
+        match service_deployment_step(&alarmed, &svc, false) {
             Step::Done(End::Failed { reason }) => {
                 assert!(reason.contains("alarm service-b-5xx triggered"), "{reason}")
             }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            service_deployment_step(&sd(ServiceDeploymentStatus::Stopped), &svc),
+            service_deployment_step(&sd(ServiceDeploymentStatus::Stopped), &svc, false),
             Step::Done(End::Superseded { .. })
+        ));
+        // Following the way back, the ROLLBACK_* statuses are its progress.
+        assert!(matches!(
+            service_deployment_step(&sd(ServiceDeploymentStatus::RollbackInProgress), &svc, true),
+            Step::Waiting { .. }
+        ));
+        assert!(matches!(
+            service_deployment_step(&sd(ServiceDeploymentStatus::RollbackSuccessful), &svc, true),
+            Step::Done(End::Completed)
         ));
     }
 
