@@ -112,9 +112,8 @@ pub fn apply(
     Ok(())
 }
 
-/// The app's port mapping. Bridge mode asks for a dynamic host port (or
-/// keeps the one the mapping has), so that several tasks fit on one
-/// instance; awsvpc and host modes require the host port to equal the
+/// The app's port mapping. Bridge mode asks for a dynamic host port, so
+/// that several tasks fit on one instance; awsvpc and host modes require the host port to equal the
 /// container port. Fields an existing mapping of the same port carries
 /// (name, app protocol) are kept.
 fn port_mapping(existing: &[PortMapping], port: u16, network_mode: &NetworkMode) -> PortMapping {
@@ -125,7 +124,7 @@ fn port_mapping(existing: &[PortMapping], port: u16, network_mode: &NetworkMode)
         .cloned()
         .unwrap_or_else(|| PortMapping::builder().build());
     let host_port = match network_mode {
-        NetworkMode::Bridge => mapping.host_port.unwrap_or(0),
+        NetworkMode::Bridge => 0,
         _ => port,
     };
     mapping.container_port = Some(port);

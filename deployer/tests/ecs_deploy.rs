@@ -478,6 +478,7 @@ fn prune_spares_a_revision_another_cluster_runs() {
             .service_name("service-b-staging")
             .task_definition("service-b:2")
             .desired_count(1)
+            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
             .send()
             .await
             .expect("create the staging service");

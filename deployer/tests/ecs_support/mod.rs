@@ -126,8 +126,15 @@ impl World {
             .expect("an ARN")
     }
 
-    /// Creates service `name` in `C` on `task_definition`.
+    /// Creates service `name` in `C` on `task_definition`, with the launch
+    /// type the task definition is for (moto would default to EC2).
     pub fn service(&self, name: &str, task_definition: &str, desired: i32) {
+        let (td, _) = self.describe(task_definition);
+        let launch_type = if td.requires_compatibilities().contains(&Compatibility::Ec2) {
+            aws_sdk_ecs::types::LaunchType::Ec2
+        } else {
+            aws_sdk_ecs::types::LaunchType::Fargate
+        };
         self.runtime
             .block_on(
                 self.ecs
@@ -136,6 +143,7 @@ impl World {
                     .service_name(name)
                     .task_definition(task_definition)
                     .desired_count(desired)
+                    .launch_type(launch_type)
                     .send(),
             )
             .expect("create the service");
