@@ -148,12 +148,13 @@ pub struct DeployArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Give up on the rollout after this long, and roll back.
-    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    /// Give up on the rollout after this long, and roll back: seconds
+    /// (`600`) or a duration (`10m`, `1h 30m`).
+    #[arg(long, default_value = "15m", value_parser = duration)]
     pub timeout: Duration,
 
-    /// How often to poll the rollout.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    /// How often to poll the rollout: seconds or a duration.
+    #[arg(long, default_value = "5s", value_parser = duration)]
     pub poll_interval: Duration,
 
     /// After success, keep this many newest revisions (besides any in use).
@@ -228,12 +229,13 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub revision: Option<i32>,
 
-    /// Give up waiting for the rollback after this long.
-    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    /// Give up waiting for the rollback after this long: seconds (`600`)
+    /// or a duration (`10m`).
+    #[arg(long, default_value = "15m", value_parser = duration)]
     pub timeout: Duration,
 
-    /// How often to poll the rollout.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    /// How often to poll the rollout: seconds or a duration.
+    #[arg(long, default_value = "5s", value_parser = duration)]
     pub poll_interval: Duration,
 }
 
@@ -319,6 +321,17 @@ where
     Cli::from_arg_matches(&matches)
 }
 
+/// A duration as people type it: a bare number is seconds (`60`), anything
+/// else is humantime's (`90s`, `10m`, `1h 30m`).
+fn duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if let Ok(seconds) = trimmed.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(trimmed)
+        .map_err(|err| format!("{err}: give seconds (`600`) or a duration (`10m`, `1h 30m`)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,5 +371,18 @@ mod tests {
     #[test]
     fn tag_and_image_exclude_each_other() {
         assert!(parse(&["deploy", "service-a", "--tag", "t", "--image", "r/s:1"]).is_err());
+    }
+
+    #[test]
+    fn a_bare_number_is_seconds() {
+        let cli = parse(&["deploy", "service-a", "--timeout", "60"]).expect("parses");
+        match cli.command {
+            Some(Command::Deploy(args)) => assert_eq!(args.timeout, Duration::from_secs(60)),
+            other => panic!("expected deploy, got {other:?}"),
+        }
+        assert_eq!(duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        let err = duration("ten").expect_err("refused");
+        assert!(err.contains("give seconds"), "{err}");
     }
 }

@@ -16,6 +16,10 @@ Exit codes:
   7  rollback failed: the service may not be on a known-good revision
   8  another deployment replaced this one before it finished; nothing was
      rolled back, because that would undo the other deployment
+  9  interrupted (SIGINT or SIGTERM) during a deploy: rolled back to the
+     previous revision, or the result says what is still in flight
+ 10  no AWS credentials, or expired ones
+ 11  the AWS endpoint cannot be reached
 ";
 
 /// The process exit code for an outcome.
@@ -40,12 +44,39 @@ pub enum Code {
     RollbackFailed = 7,
     /// Another deployment replaced this one before it finished.
     Superseded = 8,
+    /// A signal stopped a deploy; it was rolled back, or the result says
+    /// what is still in flight.
+    Interrupted = 9,
+    /// No AWS credentials were found, or they expired.
+    Credentials = 10,
+    /// The AWS endpoint could not be reached.
+    Unreachable = 11,
 }
 
 impl Code {
     /// The number the process exits with.
     pub fn as_i32(self) -> i32 {
         self as i32
+    }
+
+    /// The code whose number is `n`.
+    pub fn from_i32(n: i32) -> Option<Code> {
+        [
+            Code::Success,
+            Code::Differences,
+            Code::BadInput,
+            Code::Preflight,
+            Code::RolledBack,
+            Code::TimedOut,
+            Code::Backend,
+            Code::RollbackFailed,
+            Code::Superseded,
+            Code::Interrupted,
+            Code::Credentials,
+            Code::Unreachable,
+        ]
+        .into_iter()
+        .find(|c| c.as_i32() == n)
     }
 
     /// How serious the outcome is, for choosing one exit code for several
@@ -60,8 +91,11 @@ impl Code {
             Code::Preflight => 4,
             Code::TimedOut => 5,
             Code::RolledBack => 6,
-            Code::Backend => 7,
-            Code::RollbackFailed => 8,
+            Code::Interrupted => 7,
+            Code::Credentials => 8,
+            Code::Unreachable => 9,
+            Code::Backend => 10,
+            Code::RollbackFailed => 11,
         }
     }
 
@@ -125,9 +159,83 @@ impl From<config::ConfigError> for Failure {
     }
 }
 
+/// Where the standard credential chain looks, for the message.
+const CREDENTIAL_CHAIN: &str = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and \
+     ~/.aws/credentials, SSO, web identity (IRSA), the ECS and EC2 instance roles";
+
+/// Texts in an AWS error that mean the credentials are missing or expired.
+const NO_CREDENTIALS: [&str; 2] = [
+    "an error occurred while loading credentials",
+    "no credentials in the property bag",
+];
+const EXPIRED_CREDENTIALS: [&str; 5] = [
+    "ExpiredToken",
+    "security token included in the request is expired",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "security token included in the request is invalid",
+];
+/// Texts that mean the endpoint did not answer at all.
+const UNREACHABLE: [&str; 5] = [
+    "Connection refused",
+    "dns error",
+    "failed to lookup address",
+    "timed out",
+    "error trying to connect",
+];
+
+/// An AWS error a person fixes outside deployer, as one actionable line
+/// with its own code: missing or expired credentials, an unreachable
+/// endpoint. `None` for every other error.
+pub fn aws_failure(err: &anyhow::Error) -> Option<Failure> {
+    let text = format!("{err:#}");
+    if NO_CREDENTIALS.iter().any(|t| text.contains(t)) {
+        return Some(Failure::new(
+            Code::Credentials,
+            format!(
+                "no AWS credentials found (looked in {CREDENTIAL_CHAIN}): set AWS_PROFILE, or \
+                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
+            ),
+        ));
+    }
+    if EXPIRED_CREDENTIALS.iter().any(|t| text.contains(t)) {
+        return Some(Failure::new(
+            Code::Credentials,
+            "the AWS credentials are expired or invalid: refresh them (`aws sso login`, a new \
+             session token) and run again",
+        ));
+    }
+    let dispatch = text.contains("dispatch failure") || text.contains("io error");
+    if dispatch && UNREACHABLE.iter().any(|t| text.contains(t)) {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL")
+            .map(|e| format!(" ({e}, from AWS_ENDPOINT_URL)"))
+            .unwrap_or_default();
+        return Some(Failure::new(
+            Code::Unreachable,
+            format!(
+                "cannot reach the AWS endpoint{endpoint}: check the network, the proxy, \
+                 AWS_ENDPOINT_URL and --region"
+            ),
+        ));
+    }
+    None
+}
+
+/// The text an error is reported with: the one actionable line of
+/// [`aws_failure`] where it applies, else the whole chain.
+pub fn describe(err: &anyhow::Error) -> String {
+    match aws_failure(err) {
+        Some(failure) => failure.message,
+        None => format!("{err:#}"),
+    }
+}
+
 /// The exit code an error from anywhere in the program maps to.
 pub fn code_of(err: &anyhow::Error) -> Code {
     if let Some(failure) = err.downcast_ref::<Failure>() {
+        return failure.code;
+    }
+    if let Some(failure) = aws_failure(err) {
         return failure.code;
     }
     if err.downcast_ref::<config::ConfigError>().is_some() {
@@ -152,6 +260,9 @@ mod tests {
             Code::Backend,
             Code::RollbackFailed,
             Code::Superseded,
+            Code::Interrupted,
+            Code::Credentials,
+            Code::Unreachable,
         ];
         assert_eq!(Code::worst(all), Code::RollbackFailed);
         assert_eq!(
@@ -159,5 +270,35 @@ mod tests {
             Code::RolledBack
         );
         assert_eq!(Code::worst([]), Code::Success);
+    }
+
+    #[test]
+    fn missing_credentials_and_an_unreachable_endpoint_are_one_line_each() {
+        use super::{aws_failure, code_of, describe};
+        let no_credentials = anyhow::anyhow!(
+            "dispatch failure: other: an error occurred while loading credentials: \
+             failed to load IMDS session token: dispatch failure: timeout"
+        )
+        .context("ECS DescribeClusters C failed");
+        assert_eq!(code_of(&no_credentials), Code::Credentials);
+        let line = describe(&no_credentials);
+        assert!(line.starts_with("no AWS credentials found"), "{line}");
+        assert!(
+            line.contains("AWS_PROFILE") && !line.contains('\n'),
+            "{line}"
+        );
+
+        let expired = anyhow::anyhow!("service error: ExpiredTokenException: The security token included in the request is expired");
+        assert_eq!(code_of(&expired), Code::Credentials);
+
+        let refused = anyhow::anyhow!(
+            "dispatch failure: io error: error trying to connect: tcp connect error: Connection refused (os error 111)"
+        );
+        assert_eq!(code_of(&refused), Code::Unreachable);
+        assert!(describe(&refused).starts_with("cannot reach the AWS endpoint"));
+
+        let other = anyhow::anyhow!("service error: AccessDeniedException: not allowed");
+        assert!(aws_failure(&other).is_none());
+        assert_eq!(code_of(&other), Code::Backend);
     }
 }

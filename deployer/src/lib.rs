@@ -14,6 +14,7 @@ pub mod docker;
 pub mod ecs;
 pub mod exit;
 pub mod image;
+pub mod in_flight;
 pub mod local;
 pub mod progress;
 pub mod report;

@@ -13,7 +13,9 @@ async fn main() -> ExitCode {
     let cli = deployer::cli::parse();
     telemetry::init(
         cli.global.log_format,
-        "info,aws_config=warn,aws_smithy_runtime=warn",
+        // The SDK's own warnings (IMDS probes, raw responses) are not for
+        // people: the error that matters is reported in one line.
+        "info,aws_config=error,aws_smithy_runtime=error,aws_smithy_runtime_api=error",
     );
     let started = Instant::now();
     let output = cli.global.output;
@@ -23,7 +25,7 @@ async fn main() -> ExitCode {
         Ok(report) => report,
         Err(err) => {
             let code = exit::code_of(&err);
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", exit::describe(&err));
             if let Some(file) = &result_file {
                 let report = Report::failed(&err, code, started.elapsed());
                 if let Err(write_err) = report.write(file) {

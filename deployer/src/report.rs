@@ -14,6 +14,10 @@ use crate::exit::Code;
 pub enum Outcome {
     /// The new revision is serving.
     Completed,
+    /// The service points at the new revision, but its desired count is 0:
+    /// no task ran it, so nothing was verified (exit code 0; Jenkins marks
+    /// the build UNSTABLE and skips Verify).
+    ScaledToZero,
     /// Nothing to do: the service already runs what was asked for.
     NoChange,
     /// `--dry-run`: rendered and diffed, nothing changed.
@@ -34,6 +38,9 @@ pub enum Outcome {
     Differences,
     /// A flag, a JSON file or an environment variable is wrong.
     BadInput,
+    /// A SIGINT or SIGTERM stopped a deploy: it was rolled back, or the
+    /// message says what is still in flight.
+    Interrupted,
     /// An AWS or Docker error.
     Error,
 }
@@ -42,7 +49,10 @@ impl Outcome {
     /// The exit code this outcome maps to.
     pub fn code(self) -> Code {
         match self {
-            Outcome::Completed | Outcome::NoChange | Outcome::DryRun => Code::Success,
+            Outcome::Completed | Outcome::ScaledToZero | Outcome::NoChange | Outcome::DryRun => {
+                Code::Success
+            }
+            Outcome::Interrupted => Code::Interrupted,
             Outcome::PreflightFailed => Code::Preflight,
             Outcome::Failed => Code::RolledBack,
             Outcome::Timeout => Code::TimedOut,
@@ -62,8 +72,9 @@ impl Outcome {
             Code::TimedOut => Outcome::Timeout,
             Code::RollbackFailed => Outcome::RollbackFailed,
             Code::Superseded => Outcome::Superseded,
+            Code::Interrupted => Outcome::Interrupted,
             Code::BadInput | Code::Differences => Outcome::BadInput,
-            Code::Success | Code::Backend => Outcome::Error,
+            Code::Success | Code::Backend | Code::Credentials | Code::Unreachable => Outcome::Error,
         }
     }
 }
@@ -95,6 +106,10 @@ pub struct AppReport {
     pub rolled_back_to: Option<String>,
     /// Revisions deregistered by pruning.
     pub pruned: Vec<String>,
+    /// What went wrong on the side without deciding the outcome (a lookup
+    /// of stopped tasks that failed, a prune that failed halfway...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// What happened, in words a person can act on.
     pub message: String,
     /// Wall time for this app.
@@ -121,6 +136,7 @@ impl AppReport {
             exit_code: outcome.code().as_i32(),
             rolled_back_to: None,
             pruned: Vec::new(),
+            warnings: Vec::new(),
             message: String::new(),
             duration_seconds: 0.0,
             details: None,
@@ -154,14 +170,21 @@ pub struct Report {
 impl Report {
     /// Combines the apps' reports.
     pub fn new(command: &'static str, apps: Vec<AppReport>, elapsed: Duration) -> Self {
-        let worst = apps
+        // By each app's exit code, which may say more than its outcome
+        // (credentials, endpoint).
+        let (code, worst) = apps
             .iter()
-            .max_by_key(|a| a.outcome.code().severity())
-            .map(|a| a.outcome)
-            .unwrap_or(Outcome::Completed);
+            .map(|a| {
+                (
+                    Code::from_i32(a.exit_code).unwrap_or(a.outcome.code()),
+                    a.outcome,
+                )
+            })
+            .max_by_key(|(code, _)| code.severity())
+            .unwrap_or((Code::Success, Outcome::Completed));
         Report {
             command,
-            exit_code: worst.code().as_i32(),
+            exit_code: code.as_i32(),
             outcome: worst,
             duration_seconds: elapsed.as_secs_f64(),
             apps,
@@ -170,7 +193,7 @@ impl Report {
 
     /// The process exit code.
     pub fn code(&self) -> Code {
-        self.outcome.code()
+        Code::from_i32(self.exit_code).unwrap_or(self.outcome.code())
     }
 
     /// One line per app, for people.
@@ -212,7 +235,7 @@ impl Report {
             outcome,
             duration_seconds: elapsed.as_secs_f64(),
             apps: vec![AppReport {
-                message: format!("{err:#}"),
+                message: crate::exit::describe(err),
                 exit_code: code.as_i32(),
                 ..AppReport::new("", "", outcome)
             }],

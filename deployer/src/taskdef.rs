@@ -36,10 +36,13 @@ pub fn baseline(
     Ok(input)
 }
 
-/// Applies the app's JSON to `input`: family, launch type, network mode,
-/// task size, and on the app's container the image, port mapping and
-/// environment. Everything else (secrets, sidecars, volumes, log
-/// configuration, health checks, labels, tags...) is left as it is.
+/// Applies the app's JSON to `input`: family, launch type, task size, and
+/// on the app's container the image, the app port's mapping and the
+/// environment. The network mode changes only where the JSON demands it
+/// (Fargate runs awsvpc only; an EC2 task keeps bridge, host or awsvpc as it
+/// was), and the container's other port mappings stay. Everything else
+/// (secrets, sidecars, volumes, log configuration, health checks, labels,
+/// tags...) is left as it is.
 pub fn apply(
     input: &mut RegisterTaskDefinitionInput,
     target: &AppTarget,
@@ -50,11 +53,24 @@ pub fn apply(
     input.family = Some(cfg.family().to_owned());
     input.cpu = Some(cfg.cpu.to_string());
     input.memory = Some(cfg.memory.to_string());
-    input.network_mode = Some(NetworkMode::from(cfg.launch_type.network_mode()));
-    input.requires_compatibilities = Some(vec![match cfg.launch_type {
+    let demanded = NetworkMode::from(cfg.launch_type.network_mode());
+    let network_mode = match (cfg.launch_type, input.network_mode.take()) {
+        // An EC2 task may run bridge, host or awsvpc: keep the one it has.
+        (LaunchType::Ec2, Some(kept)) if kept != NetworkMode::None => kept,
+        _ => demanded,
+    };
+    input.network_mode = Some(network_mode.clone());
+    let compatibility = match cfg.launch_type {
         LaunchType::Ec2 => Compatibility::Ec2,
         LaunchType::Fargate => Compatibility::Fargate,
-    }]);
+    };
+    let compatible = input
+        .requires_compatibilities
+        .as_ref()
+        .is_some_and(|c| c.contains(&compatibility));
+    if !compatible {
+        input.requires_compatibilities = Some(vec![compatibility]);
+    }
 
     let name = cfg.container_name();
     let containers = input.container_definitions.get_or_insert_with(Vec::new);
@@ -83,29 +99,34 @@ pub fn apply(
             .map(|(name, value)| KeyValuePair::builder().name(name).value(value).build())
             .collect(),
     );
-    container.port_mappings = Some(vec![port_mapping(
-        container.port_mappings.as_deref().unwrap_or_default(),
-        cfg.port,
-        cfg.launch_type,
-    )]);
+    let mut mappings = container.port_mappings.take().unwrap_or_default();
+    let app = port_mapping(&mappings, cfg.port, &network_mode);
+    match mappings
+        .iter_mut()
+        .find(|m| m.container_port == app.container_port)
+    {
+        Some(existing) => *existing = app,
+        None => mappings.insert(0, app),
+    }
+    container.port_mappings = Some(mappings);
     Ok(())
 }
 
-/// The app's port mapping. Bridge mode (EC2) asks for a dynamic host port,
-/// so that several tasks fit on one instance; awsvpc (Fargate) requires the
-/// host port to equal the container port. Fields an existing mapping of the
-/// same port carries (name, app protocol) are kept.
-fn port_mapping(existing: &[PortMapping], port: u16, launch_type: LaunchType) -> PortMapping {
+/// The app's port mapping. Bridge mode asks for a dynamic host port, so
+/// that several tasks fit on one instance; awsvpc and host modes require the host port to equal the
+/// container port. Fields an existing mapping of the same port carries
+/// (name, app protocol) are kept.
+fn port_mapping(existing: &[PortMapping], port: u16, network_mode: &NetworkMode) -> PortMapping {
     let port = i32::from(port);
-    let host_port = match launch_type {
-        LaunchType::Ec2 => 0,
-        LaunchType::Fargate => port,
-    };
     let mut mapping = existing
         .iter()
         .find(|m| m.container_port == Some(port))
         .cloned()
         .unwrap_or_else(|| PortMapping::builder().build());
+    let host_port = match network_mode {
+        NetworkMode::Bridge => 0,
+        _ => port,
+    };
     mapping.container_port = Some(port);
     mapping.host_port = Some(host_port);
     mapping.protocol = Some(TransportProtocol::Tcp);
@@ -240,5 +261,54 @@ mod tests {
         assert_eq!(err.code, crate::exit::Code::Preflight);
         assert!(err.message.contains("`service-a`"), "{}", err.message);
         assert!(err.message.contains("web"), "{}", err.message);
+    }
+
+    #[test]
+    fn the_running_network_mode_and_other_ports_are_kept() {
+        // An EC2 service in awsvpc mode, with a second (admin) port.
+        let t = target("service-a");
+        let mut input = baseline(&t, "old", "old").expect("renders");
+        input.network_mode = Some(NetworkMode::Awsvpc);
+        if let Some(c) = input
+            .container_definitions
+            .as_mut()
+            .and_then(|c| c.first_mut())
+        {
+            c.port_mappings = Some(vec![
+                PortMapping::builder()
+                    .container_port(5000)
+                    .host_port(5000)
+                    .name("http")
+                    .build(),
+                PortMapping::builder()
+                    .container_port(9090)
+                    .host_port(9090)
+                    .name("admin")
+                    .build(),
+            ]);
+        }
+        apply(&mut input, &t, "repo/service-a:new", "new").expect("applies");
+        assert_eq!(input.network_mode, Some(NetworkMode::Awsvpc));
+        let ports = app_container(&input, "service-a")
+            .port_mappings
+            .unwrap_or_default();
+        let pairs: Vec<_> = ports
+            .iter()
+            .map(|m| (m.container_port, m.host_port, m.name.clone()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (Some(5000), Some(5000), Some("http".to_owned())),
+                (Some(9090), Some(9090), Some("admin".to_owned())),
+            ]
+        );
+
+        // Fargate demands awsvpc, whatever the revision had.
+        let t = target("service-b");
+        let mut input = baseline(&t, "old", "old").expect("renders");
+        input.network_mode = Some(NetworkMode::Bridge);
+        apply(&mut input, &t, "repo/service-b:new", "new").expect("applies");
+        assert_eq!(input.network_mode, Some(NetworkMode::Awsvpc));
     }
 }

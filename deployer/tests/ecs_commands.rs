@@ -40,7 +40,8 @@ fn render_prints_the_request_with_every_field() {
     );
     assert_eq!(td["containerDefinitions"][1]["name"], "envoy");
     assert_eq!(td["ephemeralStorage"]["sizeInGiB"], 40);
-    assert_eq!(td["tags"].as_array().map(Vec::len), Some(2));
+    // team, cost-centre and ManagedBy=deployer.
+    assert_eq!(td["tags"].as_array().map(Vec::len), Some(3));
     for dropped in [
         "taskDefinitionArn",
         "revision",

@@ -195,6 +195,201 @@ fn a_rollout_that_never_finishes_times_out_is_rolled_back_and_exits_5() {
     assert_eq!(w.running(SERVICE), "service-b:1");
 }
 
+/// Right after UpdateService, ECS may still answer the old view: the old
+/// deployment PRIMARY and the new one not listed. That is no rollback.
+#[test]
+fn a_stale_first_read_is_not_taken_for_a_rollback() {
+    let Some((w, image)) = with_service(Script::default().lagging(3)) else {
+        return;
+    };
+    let out = deploy(&w, &image, &["--output", "json"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let app = &json_of(&out)["apps"][0];
+    assert_eq!(app["outcome"], "completed", "{app}");
+    assert_eq!(w.proxy.calls_of("UpdateService"), 1);
+    assert_eq!(w.running(SERVICE), "service-b:2");
+}
+
+/// Where the service deployments API answers, it decides; the same failure
+/// without it is read from DescribeServices (the other tests).
+#[test]
+fn the_service_deployments_api_decides_where_it_answers() {
+    let script = Script::default()
+        .with(2, Behaviour::FailsAndRollsBack { after: 2 })
+        .with_service_deployments();
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    let out = deploy(&w, &image, &["--output", "json"]);
+    assert_eq!(code(&out), Some(4), "{}", stderr(&out));
+    let app = &json_of(&out)["apps"][0];
+    let message = app["message"].as_str().unwrap_or_default();
+    assert!(message.contains("ROLLBACK_IN_PROGRESS"), "{message}");
+    assert_eq!(app["rolled_back_to"], "service-b:1");
+    assert!(w.proxy.calls_of("ListServiceDeployments") > 0);
+    assert_eq!(w.proxy.calls_of("UpdateService"), 1, "ECS went back itself");
+    assert_eq!(w.running(SERVICE), "service-b:1");
+}
+
+/// A deployment that an alarm rolls back ends with an outcome naming the
+/// alarm, with the service deployments API and without it.
+#[test]
+fn an_alarm_rollback_names_the_alarm() {
+    for api in [true, false] {
+        let mut script = Script::default().with(
+            2,
+            Behaviour::AlarmRollsBack {
+                after: 2,
+                alarm: "service-b-5xx",
+            },
+        );
+        if api {
+            script = script.with_service_deployments();
+        }
+        let Some((w, image)) = with_service(script) else {
+            return;
+        };
+        let out = deploy(&w, &image, &["--output", "json"]);
+        assert_eq!(code(&out), Some(4), "{}", stderr(&out));
+        let app = &json_of(&out)["apps"][0];
+        assert_eq!(app["outcome"], "failed");
+        let message = app["message"].as_str().unwrap_or_default();
+        assert!(message.contains("service-b-5xx"), "api {api}: {message}");
+        assert_eq!(w.running(SERVICE), "service-b:1");
+    }
+}
+
+/// A BLUE_GREEN deployment is followed through its bake to the end.
+#[test]
+fn a_blue_green_deployment_is_followed_through_its_bake() {
+    let script = Script::default()
+        .with(2, Behaviour::Bakes { after: 2, bake: 3 })
+        .with_service_deployments()
+        .native("BLUE_GREEN", 0);
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    let out = deploy(&w, &image, &["--output", "json"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(json_of(&out)["apps"][0]["outcome"], "completed");
+    assert_eq!(w.proxy.calls_of("StopServiceDeployment"), 0);
+    assert_eq!(w.running(SERVICE), "service-b:2");
+}
+
+/// A BLUE_GREEN deployment still baking at the deadline is rolled back
+/// within itself (StopServiceDeployment), not with a second update.
+#[test]
+fn a_blue_green_deployment_at_its_deadline_is_rolled_back_within_itself() {
+    let script = Script::default()
+        .with(
+            2,
+            Behaviour::Bakes {
+                after: 1,
+                bake: 1_000_000,
+            },
+        )
+        .with_service_deployments()
+        .native("BLUE_GREEN", 1);
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    let out = deploy(&w, &image, &["--timeout", "2", "--output", "json"]);
+    assert_eq!(code(&out), Some(5), "{}", stderr(&out));
+    let app = &json_of(&out)["apps"][0];
+    let message = app["message"].as_str().unwrap_or_default();
+    assert!(message.contains("BAKE_TIME"), "says the stage: {message}");
+    assert_eq!(app["rolled_back_to"], "service-b:1");
+    assert!(
+        app["warnings"]
+            .to_string()
+            .contains("shorter than the BLUE_GREEN bake time"),
+        "{app}"
+    );
+    assert_eq!(w.proxy.calls_of("StopServiceDeployment"), 1);
+    assert_eq!(w.proxy.calls_of("UpdateService"), 1);
+    assert_eq!(w.running(SERVICE), "service-b:1");
+}
+
+/// A rerun of the same deploy while its rollout is still under way (the
+/// first job was killed) is busy, not "no change".
+#[test]
+fn a_second_deploy_during_the_rollout_is_refused() {
+    let Some((w, image)) = with_service(Script::default().with(2, Behaviour::Hangs)) else {
+        return;
+    };
+    let first = w.spawn_deployer(&[
+        "service-b",
+        "--image",
+        &image,
+        "--service-name",
+        SERVICE,
+        "--poll-interval",
+        "100ms",
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while w.proxy.calls_of("UpdateService") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first deploy never updated"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = deploy(&w, &image, &[]);
+    exits(&out, 3, "in the middle of a rollout");
+    assert_eq!(
+        w.proxy.calls_of("UpdateService"),
+        1,
+        "the second changed nothing"
+    );
+    drop(first);
+}
+
+/// SIGTERM mid-rollout (a Jenkins abort): deployer stops following, puts
+/// the service back on the previous revision, writes the result and exits 9.
+#[test]
+fn sigterm_mid_rollout_rolls_back_and_writes_the_result() {
+    let script = Script::default().with(2, Behaviour::Hangs);
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    let result = w.dir.path().join("result.json");
+    let result_arg = result.display().to_string();
+    let mut deployer = w.spawn_deployer(&[
+        "service-b",
+        "--image",
+        &image,
+        "--service-name",
+        SERVICE,
+        "--poll-interval",
+        "100ms",
+        "--result-file",
+        &result_arg,
+    ]);
+    // Mid-rollout: the update went out and the rollout is being followed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !(w.proxy.calls_of("UpdateService") == 1 && w.proxy.calls_of("DescribeServices") >= 4) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rollout to interrupt: {:?}",
+            w.proxy.calls()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    deployer.signal("TERM");
+    let status = deployer
+        .wait_timeout(std::time::Duration::from_secs(60))
+        .expect("deployer exits after SIGTERM");
+    let log = std::fs::read_to_string(w.dir.path().join("deployer.stderr")).unwrap_or_default();
+    assert_eq!(status.code(), Some(9), "{log}");
+    let text = std::fs::read_to_string(&result).expect("the result file is written");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON result");
+    let app = &json["apps"][0];
+    assert_eq!(app["outcome"], "interrupted", "{json}");
+    assert_eq!(app["rolled_back_to"], "service-b:1", "{json}");
+    assert_eq!(w.proxy.calls_of("UpdateService"), 2, "the rollback update");
+    assert_eq!(w.running(SERVICE), "service-b:1");
+}
+
 /// Register, update, follow, prune; then `rollback` and `prune` on their own.
 #[test]
 fn the_whole_cycle_prunes_only_what_nothing_uses() {
@@ -257,6 +452,48 @@ fn the_whole_cycle_prunes_only_what_nothing_uses() {
     let out = w.deployer(&prune);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     assert_eq!(w.active("service-b"), [1, 2, 6]);
+}
+
+/// Families are shared: a staging cluster runs an older revision of the
+/// same family under another service name. Prune in `C` must spare it.
+#[test]
+fn prune_spares_a_revision_another_cluster_runs() {
+    let Some((w, image)) = with_service(Script::default()) else {
+        return;
+    };
+    let (td, tags) = w.describe("service-b:1");
+    for _ in 2..=4 {
+        w.register(&td, &tags);
+    }
+    w.runtime.block_on(async {
+        w.ecs
+            .create_cluster()
+            .cluster_name("staging")
+            .send()
+            .await
+            .expect("create the staging cluster");
+        w.ecs
+            .create_service()
+            .cluster("staging")
+            .service_name("service-b-staging")
+            .task_definition("service-b:2")
+            .desired_count(1)
+            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+            .send()
+            .await
+            .expect("create the staging service");
+    });
+    let out = deploy(&w, &image, &["--keep", "1", "--output", "json"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let app = &json_of(&out)["apps"][0];
+    assert_eq!(app["new_revision"], "service-b:5");
+    // Kept: 5 (the newest), 1 (the rollback target), 2 (staging runs it).
+    assert_eq!(
+        app["pruned"],
+        serde_json::json!(["service-b:4", "service-b:3"]),
+        "{app}"
+    );
+    assert_eq!(w.active("service-b"), [1, 2, 5]);
 }
 
 #[test]

@@ -89,7 +89,8 @@ fn both_app_images_build_push_and_answer_their_health_check() {
 
         // The image runs the app: start it on a free port and ask for the
         // load balancer's health path.
-        let port = harness::free_port();
+        let reserved = harness::reserve_port();
+        let port = reserved.port;
         let container = Container::start(
             pinned,
             vec![

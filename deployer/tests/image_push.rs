@@ -273,7 +273,8 @@ fn an_unreachable_registry_is_an_actionable_error() {
     };
     let app = small_app();
     let tag = unique("t");
-    let closed = format!("127.0.0.1:{}", harness::free_port());
+    let held = harness::closed_port();
+    let closed = held.addr().to_string();
     let _cleanup = ImageCleanup(vec![
         app.local_image(&tag),
         format!("{closed}/{}:{tag}", app.repository()),

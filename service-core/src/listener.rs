@@ -213,10 +213,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_listener_refuses_outright() {
-        let listener = bind(loopback()).expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        drop(listener);
-        let err = StdStream::connect(addr).expect_err("nothing listens");
-        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+        // Once the listener is gone its port is free for anyone, so the
+        // test holds it (bound, not listening, no SO_REUSEADDR: nobody else
+        // can bind it) before it connects. Should another process have been
+        // quicker, the hold fails and the test starts over on a new port.
+        for _ in 0..20 {
+            let listener = bind(loopback()).expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            drop(listener);
+            let held = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
+                .and_then(|socket| socket.bind(&addr.into()).map(|()| socket));
+            let Ok(_held) = held else { continue };
+            let err = StdStream::connect(addr).expect_err("nothing listens");
+            assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+            return;
+        }
+        panic!("another process took the released port 20 times in a row");
     }
 }

@@ -38,13 +38,6 @@ ENGINE = {
 # whose calls land with other changes. Remove each entry when its call
 # appears in deployer/src (the test says so).
 AHEAD_OF_CODE = {
-    # Rollout follow-up and interruption (service deployments).
-    "ecs:ListServiceDeployments",
-    "ecs:DescribeServiceDeployments",
-    "ecs:StopServiceDeployment",
-    # Prune's check that no service in the account and region uses a revision.
-    "ecs:ListClusters",
-    "ecs:ListServices",
     # `deployer logs`.
     "logs:FilterLogEvents",
     "logs:DescribeLogStreams",

@@ -19,7 +19,7 @@ OWN_REVISION_KEYS = {"MANAGED_BY": "only on the task definition revisions deploy
 
 # tags.rs constants whose use lands with other changes (deployer's registration
 # and prune). Remove each entry once deployer/src uses it; the test says so.
-USED_AHEAD_OF_CODE = {"ROLLBACK_HISTORY", "MANAGED_BY", "MANAGED_BY_DEPLOYER", "MANAGED_BY_TERRAFORM"}
+USED_AHEAD_OF_CODE: set[str] = set()
 
 
 def provider(dirs) -> dict:

@@ -356,7 +356,8 @@ pub fn healthcheck_probes_the_local_server(bin: &str, app: &str) {
     assert_eq!(healthy.status.code(), Some(0), "{healthy:?}");
     assert!(out.contains(&app_config(app).health_check_path()), "{out}");
     drop(service);
-    let down = probe(&crate::free_port().to_string());
+    let closed = crate::closed_port();
+    let down = probe(&closed.port.to_string());
     assert_eq!(down.status.code(), Some(1), "{down:?}");
 }
 

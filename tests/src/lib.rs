@@ -10,7 +10,6 @@ pub mod app_checks;
 pub mod load;
 pub mod service;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,12 +51,61 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral port on 127.0.0.1")
+/// A TCP port on 127.0.0.1 held by a socket that is bound but not
+/// listening, for as long as the value lives.
+///
+/// A port that is released and expected to stay free is a race: any other
+/// test may be handed it in between. A held port is not. The kernel never
+/// picks it for another `bind` to port 0 nor as the source port of an
+/// outgoing connection, and a connection to it is refused while nothing
+/// listens on it.
+#[derive(Debug)]
+pub struct HeldPort {
+    socket: socket2::Socket,
+    /// The port number.
+    pub port: u16,
+}
+
+impl HeldPort {
+    /// `127.0.0.1:<port>`.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Lets go of the port (it may be taken by anyone from then on).
+    pub fn release(self) {
+        drop(self.socket);
+    }
+}
+
+fn hold(reusable: bool) -> HeldPort {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let held = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).and_then(|socket| {
+        socket.set_reuse_address(reusable)?;
+        socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+        let port = socket
+            .local_addr()?
+            .as_socket()
+            .map(|addr| addr.port())
+            .ok_or_else(|| std::io::Error::other("not an IP socket"))?;
+        Ok(HeldPort { socket, port })
+    });
+    held.expect("bind an ephemeral port on 127.0.0.1")
+}
+
+/// A port on 127.0.0.1 that nothing listens on and nobody else can bind
+/// while the value lives: connections to it are refused.
+pub fn closed_port() -> HeldPort {
+    hold(false)
+}
+
+/// A port on 127.0.0.1 reserved for a server the test starts. The holding
+/// socket has `SO_REUSEADDR`, so a server that sets it too (service-core,
+/// tokio's `TcpListener::bind`, Python's `http.server`, hence moto) can bind
+/// the port while the reservation lives; nobody else is handed it. Keep the
+/// value for as long as the server runs.
+pub fn reserve_port() -> HeldPort {
+    hold(true)
 }
 
 /// A child process that is killed when dropped, so that a failing test
@@ -148,6 +196,7 @@ pub struct Moto {
     /// The endpoint, for `AWS_ENDPOINT_URL`.
     pub endpoint: String,
     _process: ChildGuard,
+    _port: HeldPort,
 }
 
 impl Moto {
@@ -164,7 +213,8 @@ impl Moto {
         if !found {
             require("MOTO_SERVER_BIN", "moto_server (PyPI moto[server]) on PATH")?;
         }
-        let port = free_port();
+        let reserved = reserve_port();
+        let port = reserved.port;
         // moto logs every request; a file keeps a full pipe from stalling it.
         let log_path = std::env::temp_dir().join(format!("moto-{port}.log"));
         let log = std::fs::File::create(&log_path).expect("create the moto log file");
@@ -181,6 +231,7 @@ impl Moto {
         Some(Moto {
             endpoint,
             _process: process,
+            _port: reserved,
         })
     }
 

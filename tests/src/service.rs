@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use config::AppConfig;
 use serde_json::Value;
 
-use crate::{free_port, repo_root, wait_http_ok, ChildGuard};
+use crate::{repo_root, reserve_port, wait_http_ok, ChildGuard, HeldPort};
 
 /// The app's JSON from `config/<app>.json`.
 pub fn app_config(app: &str) -> AppConfig {
@@ -32,13 +32,15 @@ pub struct Service {
     /// The port it listens on, on 127.0.0.1.
     pub port: u16,
     log: PathBuf,
+    _reserved: HeldPort,
 }
 
 impl Service {
     /// Starts `bin` on 127.0.0.1 and a free port with JSON logs, plus
     /// `env`, and waits until `ready_path` answers 200.
     pub fn start(bin: &str, env: &[(&str, &str)], ready_path: &str) -> Service {
-        let port = free_port();
+        let reserved = reserve_port();
+        let port = reserved.port;
         let log = scratch_file("service.log");
         let log_file = std::fs::File::create(&log).expect("create the service log file");
         let mut cmd = Command::new(bin);
@@ -52,7 +54,12 @@ impl Service {
             .stdout(Stdio::null())
             .stderr(log_file);
         let process = ChildGuard::spawn(bin, &mut cmd);
-        let service = Service { process, port, log };
+        let service = Service {
+            process,
+            port,
+            log,
+            _reserved: reserved,
+        };
         let url = service.url(ready_path);
         if !wait_http_ok(&url, Duration::from_secs(20)) {
             panic!(
@@ -265,12 +272,13 @@ pub fn assert_serves_app(base: &str, app: &AppConfig, expected: &Expected) {
 pub fn run_to_exit(bin: &str, env: &[(&str, &str)]) -> (ExitStatus, String) {
     let stderr = scratch_file("stderr.log");
     let file = std::fs::File::create(&stderr).expect("create stderr file");
+    let reserved = reserve_port();
     let mut cmd = Command::new(bin);
     cmd.env_remove("APP_CONFIG")
         // Should the configuration be accepted after all, serve somewhere
         // harmless until the guard kills it.
         .env("APP_BIND", "127.0.0.1")
-        .env("APP_PORT", free_port().to_string())
+        .env("APP_PORT", reserved.port.to_string())
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())

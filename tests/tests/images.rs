@@ -114,7 +114,8 @@ fn image_serves_its_app(app: &str) {
         "{tag} adds {growth} bytes to its base: build tools leaked into the runtime image?"
     );
 
-    let port = harness::free_port();
+    let reserved = harness::reserve_port();
+    let port = reserved.port;
     let name = format!("ecs-pipeline-test-{app}-{}", std::process::id());
     let container = Container(name.clone());
     let _ = docker(&["rm", "-f", &name]);

@@ -9,17 +9,32 @@
 use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+use aws_sdk_ecs::types::{CreatedAt, ServiceDeployment};
 use aws_sdk_ecs::types::{
     DesiredStatus, Service, ServiceField, Tag, Task, TaskDefinition, TaskDefinitionField,
     TaskDefinitionStatus,
 };
 use aws_sdk_elasticloadbalancingv2::types::TargetHealthDescription;
+use aws_smithy_types::DateTime;
 
 use super::render;
 use super::revision;
 
 /// DescribeTasks takes at most this many tasks per call.
 const DESCRIBE_TASKS_LIMIT: usize = 100;
+
+/// DescribeServices takes at most this many services per call.
+const DESCRIBE_SERVICES_LIMIT: usize = 10;
+
+/// DescribeServiceDeployments takes at most this many ARNs per call.
+const DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT: usize = 20;
+
+/// Error codes that mean "this endpoint has no such operation".
+const NO_SUCH_OPERATION: [&str; 3] = [
+    "UnknownOperationException",
+    "UnsupportedFeatureException",
+    "InvalidAction",
+];
 
 /// Which tasks [`EcsApi::tasks`] lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +68,12 @@ pub(crate) trait EcsApi {
     /// service.
     async fn service(&self, cluster: &str, service: &str) -> anyhow::Result<Option<Service>>;
 
+    /// Every cluster of the account and region (ARNs).
+    async fn clusters(&self) -> anyhow::Result<Vec<String>>;
+
+    /// Every service of `cluster`, described, with tags.
+    async fn services_in(&self, cluster: &str) -> anyhow::Result<Vec<Service>>;
+
     /// A task definition with its tags, `None` if there is no such revision.
     async fn task_definition(
         &self,
@@ -69,6 +90,20 @@ pub(crate) trait EcsApi {
         service: &str,
         task_definition: &str,
     ) -> anyhow::Result<Service>;
+
+    /// The service deployments of the service created at or after
+    /// `since` (ListServiceDeployments, then DescribeServiceDeployments),
+    /// `None` where the API does not exist (moto, older partitions).
+    async fn service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+        since: Option<DateTime>,
+    ) -> anyhow::Result<Option<Vec<ServiceDeployment>>>;
+
+    /// Asks ECS to roll a service deployment back
+    /// (StopServiceDeployment, stopType ROLLBACK).
+    async fn stop_service_deployment(&self, service_deployment_arn: &str) -> anyhow::Result<()>;
 
     /// Sets one tag on the service.
     async fn tag_service(&self, service_arn: &str, key: &str, value: &str) -> anyhow::Result<()>;
@@ -162,6 +197,44 @@ impl EcsApi for SdkEcs {
         }
     }
 
+    async fn clusters(&self) -> anyhow::Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut pages = self.ecs.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.context("ECS ListClusters failed")?;
+            arns.extend(page.cluster_arns.unwrap_or_default());
+        }
+        Ok(arns)
+    }
+
+    async fn services_in(&self, cluster: &str) -> anyhow::Result<Vec<Service>> {
+        let mut arns = Vec::new();
+        let mut pages = self
+            .ecs
+            .list_services()
+            .cluster(cluster)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.with_context(|| format!("ECS ListServices in {cluster} failed"))?;
+            arns.extend(page.service_arns.unwrap_or_default());
+        }
+        let mut services = Vec::with_capacity(arns.len());
+        for chunk in arns.chunks(DESCRIBE_SERVICES_LIMIT) {
+            let out = self
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .include(ServiceField::Tags)
+                .send()
+                .await
+                .with_context(|| format!("ECS DescribeServices in {cluster} failed"))?;
+            services.extend(out.services.unwrap_or_default());
+        }
+        Ok(services)
+    }
+
     async fn task_definition(
         &self,
         task_definition: &str,
@@ -224,6 +297,78 @@ impl EcsApi for SdkEcs {
             })?;
         out.service
             .with_context(|| format!("ECS UpdateService {service} returned no service"))
+    }
+
+    async fn service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+        since: Option<DateTime>,
+    ) -> anyhow::Result<Option<Vec<ServiceDeployment>>> {
+        use aws_sdk_ecs::error::ProvideErrorMetadata;
+        let mut list = self
+            .ecs
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service);
+        if let Some(since) = since {
+            // A little before: the deployment and its service deployment
+            // are stamped by the same UpdateService, not at the same instant.
+            let after = DateTime::from_secs(since.secs().saturating_sub(1));
+            list = list.created_at(CreatedAt::builder().after(after).build());
+        }
+        let mut arns = Vec::new();
+        let mut next_token = None;
+        loop {
+            let page = list.clone().set_next_token(next_token.take()).send().await;
+            let page = match page {
+                Ok(page) => page,
+                Err(err) if err.code().is_some_and(|c| NO_SUCH_OPERATION.contains(&c)) => {
+                    return Ok(None)
+                }
+                Err(err) => {
+                    return Err(anyhow::Error::new(err).context(format!(
+                        "ECS ListServiceDeployments {service} in {cluster} failed"
+                    )))
+                }
+            };
+            arns.extend(
+                page.service_deployments()
+                    .iter()
+                    .filter_map(|b| b.service_deployment_arn().map(str::to_owned)),
+            );
+            match page.next_token {
+                Some(token) if !token.is_empty() => next_token = Some(token),
+                _ => break,
+            }
+        }
+        let mut described = Vec::with_capacity(arns.len());
+        for chunk in arns.chunks(DESCRIBE_SERVICE_DEPLOYMENTS_LIMIT) {
+            let out = self
+                .ecs
+                .describe_service_deployments()
+                .set_service_deployment_arns(Some(chunk.to_vec()))
+                .send()
+                .await
+                .with_context(|| {
+                    format!("ECS DescribeServiceDeployments {service} in {cluster} failed")
+                })?;
+            described.extend(out.service_deployments.unwrap_or_default());
+        }
+        Ok(Some(described))
+    }
+
+    async fn stop_service_deployment(&self, service_deployment_arn: &str) -> anyhow::Result<()> {
+        self.ecs
+            .stop_service_deployment()
+            .service_deployment_arn(service_deployment_arn)
+            .stop_type(aws_sdk_ecs::types::StopServiceDeploymentStopType::Rollback)
+            .send()
+            .await
+            .with_context(|| {
+                format!("ECS StopServiceDeployment {service_deployment_arn} (ROLLBACK) failed")
+            })?;
+        Ok(())
     }
 
     async fn tag_service(&self, service_arn: &str, key: &str, value: &str) -> anyhow::Result<()> {

@@ -1,10 +1,14 @@
 //! The deploy of one app: preflight, render, register, update, follow; roll
 //! back on failure or timeout; prune after success.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+use aws_smithy_types::DateTime;
 use serde_json::{json, Value};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::api::EcsApi;
 use super::diff;
@@ -15,7 +19,10 @@ use super::render;
 use super::revision;
 use super::rollback::{self, Pace};
 use super::rollout::{self, End, Watch};
+use super::strategy;
+use super::tags;
 use crate::apps::AppTarget;
+use crate::in_flight;
 use crate::progress::Progress;
 use crate::report::{AppReport, Outcome};
 use crate::taskdef;
@@ -26,9 +33,16 @@ use super::set;
 /// nor `DEPLOY_ENV` says, and the running task definition does not either.
 pub const DEFAULT_ENVIRONMENT: &str = "production";
 
+/// How long a deploy interrupted by a signal follows its rollback before it
+/// exits anyway, saying what is still in flight. Short: whoever sent the
+/// signal (a Jenkins abort, a pipeline timeout) will not wait long.
+pub const INTERRUPT_GRACE: Duration = Duration::from_secs(30);
+
 /// How a deploy goes.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Options {
+pub(crate) struct Options<'a> {
+    /// Cancelled on the first SIGINT or SIGTERM: stop, roll back, report.
+    pub interrupt: Option<&'a CancellationToken>,
     /// Render and diff only.
     pub dry_run: bool,
     /// The rollout's deadline and polling.
@@ -92,6 +106,7 @@ pub(crate) async fn render_next(
     inherit_environment: bool,
 ) -> anyhow::Result<(Rendered, String)> {
     let current = preflight::current(ecs, target).await?;
+    preflight::launch_type(&current.service, target)?;
     let running = render::register_input(&current.task_definition, &current.tags)?;
     let app_container = running
         .container_definitions()
@@ -135,6 +150,12 @@ pub(crate) async fn render_next(
         "rendered",
         &json,
     );
+    // Who registered a revision is not a difference in what it runs: the
+    // ownership tag is set after the comparison. Every revision deployer
+    // registers says it is deployer's (a copied ManagedBy=terraform would
+    // make prune take it for Terraform's, and Terraform's for deployer's).
+    own(&mut input);
+    let json = render::request_json(&input).await?;
     Ok((
         Rendered {
             current,
@@ -146,6 +167,19 @@ pub(crate) async fn render_next(
     ))
 }
 
+/// Marks `input` as registered by deployer: [`tags::MANAGED_BY`] is
+/// replaced, every other tag kept.
+pub(crate) fn own(input: &mut RegisterTaskDefinitionInput) {
+    let labels = input.tags.get_or_insert_with(Vec::new);
+    labels.retain(|t| t.key() != Some(tags::MANAGED_BY));
+    labels.push(
+        aws_sdk_ecs::types::Tag::builder()
+            .key(tags::MANAGED_BY)
+            .value(tags::MANAGED_BY_DEPLOYER)
+            .build(),
+    );
+}
+
 /// Deploys `image` for `target`, filling in `report`. An error leaves the
 /// service as it was (or back where it was): the caller turns it into the
 /// report's outcome.
@@ -153,7 +187,7 @@ pub(crate) async fn deploy(
     ecs: &impl EcsApi,
     target: &AppTarget,
     image: &ImageChoice,
-    opts: Options,
+    opts: Options<'_>,
     report: &mut AppReport,
 ) -> anyhow::Result<()> {
     let progress = Progress::spinner(format!("{} deploy", target.name()));
@@ -182,6 +216,18 @@ pub(crate) async fn deploy(
         );
         return Ok(());
     }
+    // Busy before no-change: the same image while a rollout is under way
+    // (a rerun after a killed job) is not "nothing to do", and a FAILED
+    // deployment's revision is no rollback target.
+    preflight::settled(&rendered.current.service)?;
+    let native = strategy::native(&rendered.current.service);
+    if let Some(warning) = native
+        .as_ref()
+        .and_then(|n| strategy::timeout_warning(n, opts.pace.timeout))
+    {
+        progress.println(format!("warning: {warning}"));
+        report.warnings.push(warning);
+    }
     if rendered.diff.is_none() {
         progress.finish("nothing to do");
         set(
@@ -191,7 +237,6 @@ pub(crate) async fn deploy(
         );
         return Ok(());
     }
-    preflight::settled(&rendered.current.service)?;
 
     let run = Run {
         ecs,
@@ -199,6 +244,7 @@ pub(crate) async fn deploy(
         history: History::of(&rendered.current.service),
         service_arn: rendered.current.service.service_arn().map(str::to_owned),
         previous,
+        native,
         opts,
         progress,
     };
@@ -215,7 +261,9 @@ struct Run<'a, E> {
     service_arn: Option<String>,
     /// The revision PRIMARY before this deploy: the rollback target.
     previous: String,
-    opts: Options,
+    /// The service's native strategy (BLUE_GREEN, LINEAR, CANARY), if any.
+    native: Option<strategy::Native>,
+    opts: Options<'a>,
     progress: Progress,
 }
 
@@ -240,7 +288,21 @@ impl<E: EcsApi> Run<'_, E> {
         let recorded = self.history.pushed(&self.previous);
         rollback::record(ecs, self.service_arn.as_deref(), &recorded, progress).await;
 
+        if self.interrupted() {
+            rollback::record(ecs, self.service_arn.as_deref(), &self.history, progress).await;
+            progress.finish("interrupted");
+            set(
+                report,
+                Outcome::Interrupted,
+                format!("interrupted before the update: {new_name} is registered, the service was not changed"),
+            );
+            return Ok(());
+        }
         progress.update(format!("updating service {} to {new_name}", target.service));
+        in_flight::set(
+            target.name(),
+            format!("rolling out {new_name} on service {}", target.service),
+        );
         let deadline = Instant::now() + self.opts.pace.timeout;
         let updated = match ecs
             .update_service(&target.cluster, &target.service, &new_revision)
@@ -254,9 +316,10 @@ impl<E: EcsApi> Run<'_, E> {
         };
         let Some(deployment) = rollout::started_deployment(&updated, &new_revision) else {
             let cause = format!("ECS reported no deployment of {new_name} after UpdateService");
-            return self.roll_back(report, Outcome::Failed, cause).await;
+            return self.roll_back(report, Outcome::Failed, cause, None).await;
         };
         let id = deployment.id().unwrap_or_default().to_owned();
+        let started = deployment.created_at().copied();
         report.deployment_id = Some(id.clone());
         progress.println(format!(
             "deployment {id}: {} -> {new_name} ({image})",
@@ -272,16 +335,32 @@ impl<E: EcsApi> Run<'_, E> {
             deadline,
             poll: self.opts.pace.poll,
         };
-        let followed = match rollout::follow(ecs, watch, progress).await {
+        in_flight::set(
+            target.name(),
+            format!(
+                "rolling out {new_name} on service {} (deployment {id})",
+                target.service
+            ),
+        );
+        let following = rollout::follow(ecs, watch, progress);
+        let followed = match self.opts.interrupt {
+            Some(token) => tokio::select! {
+                followed = following => followed,
+                () = token.cancelled() => return self.on_interrupt(report, started).await,
+            },
+            None => following.await,
+        };
+        let followed = match followed {
             Ok(followed) => followed,
             Err(err) => {
                 // Lost track of the rollout: put the service back rather
                 // than leave it half-deployed.
                 let cause = format!("lost track of the rollout of {new_name}: {err:#}");
-                return self.roll_back(report, Outcome::Error, cause).await;
+                return self.roll_back(report, Outcome::Error, cause, started).await;
             }
         };
         let what = format!("deployment {id} of {new_name}");
+        report.warnings.extend(followed.warnings.iter().cloned());
         match followed.end {
             End::Completed => {
                 let mut message = format!("{new_name} is serving (deployment {id})");
@@ -298,7 +377,7 @@ impl<E: EcsApi> Run<'_, E> {
                     "{new_name} is set on the service, but its desired count is 0 so no task ran it: \
                      not verified, and nothing was pruned"
                 );
-                set(report, Outcome::Completed, message);
+                set(report, Outcome::ScaledToZero, message);
                 Ok(())
             }
             End::Superseded {
@@ -316,15 +395,58 @@ impl<E: EcsApi> Run<'_, E> {
             End::Failed { reason } => {
                 let reason = reason.trim_end_matches('.');
                 let cause = with_stopped(format!("{what} failed: {reason}"), &followed.stopped);
-                self.roll_back(report, Outcome::Failed, cause).await
+                self.roll_back(report, Outcome::Failed, cause, started)
+                    .await
             }
             End::TimedOut { last_state } => {
                 let within = humantime::format_duration(self.opts.pace.timeout);
                 let cause = format!("{what} did not complete within {within} (last: {last_state})");
                 let cause = with_stopped(cause, &followed.stopped);
-                self.roll_back(report, Outcome::Timeout, cause).await
+                self.roll_back(report, Outcome::Timeout, cause, started)
+                    .await
             }
         }
+    }
+
+    fn interrupted(&self) -> bool {
+        self.opts
+            .interrupt
+            .is_some_and(CancellationToken::is_cancelled)
+    }
+
+    /// The first signal arrived mid-rollout: put the service back within
+    /// [`INTERRUPT_GRACE`], and say where things stand.
+    async fn on_interrupt(
+        &self,
+        report: &mut AppReport,
+        started: Option<DateTime>,
+    ) -> anyhow::Result<()> {
+        let (target, progress) = (self.target, &self.progress);
+        let previous = revision::name(&self.previous);
+        progress.println(format!("interrupted: rolling back to {previous}"));
+        in_flight::set(
+            target.name(),
+            format!("rolling back to {previous} on service {}", target.service),
+        );
+        let pace = Pace {
+            timeout: INTERRUPT_GRACE,
+            poll: self.opts.pace.poll.min(Duration::from_secs(2)),
+        };
+        let message = match self.restore(started, pace).await {
+            Ok(()) => {
+                report.rolled_back_to = Some(previous.clone());
+                format!("interrupted by a signal; rolled back to {previous}")
+            }
+            Err(why) => format!(
+                "interrupted by a signal; the rollback to {previous} is still in flight or \
+                 failed ({why}): check `deployer status {}`",
+                target.name()
+            ),
+        };
+        in_flight::clear(target.name());
+        progress.finish("interrupted");
+        set(report, Outcome::Interrupted, message);
+        Ok(())
     }
 
     /// Prunes after success; returns what to add to the message. A failure
@@ -336,45 +458,99 @@ impl<E: EcsApi> Run<'_, E> {
             "the rollback target of this deploy".to_owned(),
         )];
         let family = revision::family(new_revision);
-        let (cluster, service) = (&self.target.cluster, &self.target.service);
-        let keep = self.opts.keep;
-        match prune::prune(self.ecs, cluster, service, family, keep, &protect, false).await {
-            Ok(plan) => {
-                report.pruned = plan.deregister.iter().map(|a| revision::name(a)).collect();
-                if report.pruned.is_empty() {
-                    String::new()
-                } else {
-                    format!("; pruned {}", report.pruned.join(", "))
+        let (plan, result) = prune::prune(self.ecs, family, self.opts.keep, &protect, false).await;
+        report.pruned = plan.deregistered;
+        let mut text = if report.pruned.is_empty() {
+            String::new()
+        } else {
+            format!("; pruned {}", report.pruned.join(", "))
+        };
+        if let Err(err) = result {
+            let line = format!("pruning failed: {err:#}");
+            self.progress.println(format!("warning: {line}"));
+            text.push_str(&format!("; {line}"));
+            report.warnings.push(line);
+        }
+        text
+    }
+
+    /// Puts the service back on the previous revision within `pace`, and
+    /// the rollback record as it was before this deploy; or says why not.
+    /// A native strategy's deployment is rolled back within itself
+    /// (StopServiceDeployment); any other, or one whose service deployment
+    /// cannot be read, by an update to the previous revision.
+    async fn restore(&self, started: Option<DateTime>, pace: Pace) -> Result<(), String> {
+        let (ecs, target, progress) = (self.ecs, self.target, &self.progress);
+        let (cluster, service) = (&target.cluster, &target.service);
+        if let (Some(native), Some(_)) = (&self.native, started) {
+            let deadline = Instant::now() + pace.timeout;
+            let rolled = strategy::roll_back(
+                ecs, cluster, service, started, deadline, pace.poll, progress,
+            )
+            .await;
+            match rolled {
+                Ok(strategy::Rolled::Back) => {
+                    rollback::record(ecs, self.service_arn.as_deref(), &self.history, progress)
+                        .await;
+                    return Ok(());
                 }
+                Ok(strategy::Rolled::NotBack(why)) => return Err(why),
+                Err(err) => progress.println(format!(
+                    "cannot roll the {} deployment back within itself ({err:#}); updating the service instead",
+                    native.name
+                )),
             }
-            Err(err) => {
-                self.progress
-                    .println(format!("warning: pruning failed: {err:#}"));
-                format!("; pruning failed: {err:#}")
+        }
+        let restored = rollback::put_back(
+            ecs,
+            cluster,
+            service,
+            &self.previous,
+            started,
+            pace,
+            progress,
+        )
+        .await;
+        match restored {
+            Ok(restored) if restored.succeeded() => {
+                // Back where the record's top entry says the service came
+                // from: the record is put back as it was before this deploy.
+                rollback::record(ecs, self.service_arn.as_deref(), &self.history, progress).await;
+                Ok(())
             }
+            Ok(restored) => Err(format!(
+                "deployment {}: {}",
+                restored.deployment_id,
+                restored.failure()
+            )),
+            Err(err) => Err(format!("{err:#}")),
         }
     }
 
     /// Puts the service back on the previous revision after `cause`, and
     /// reports `outcome`, or a failed rollback.
+    /// `started`: when ECS created the deployment being undone; only a
+    /// deployment back created after it shows ECS already going back.
     async fn roll_back(
         &self,
         report: &mut AppReport,
         outcome: Outcome,
         cause: String,
+        started: Option<DateTime>,
     ) -> anyhow::Result<()> {
-        let (ecs, target, progress) = (self.ecs, self.target, &self.progress);
+        let (target, progress) = (self.target, &self.progress);
         progress.println(&cause);
+        in_flight::set(
+            target.name(),
+            format!(
+                "rolling back to {} on service {}",
+                revision::name(&self.previous),
+                target.service
+            ),
+        );
         let previous = revision::name(&self.previous);
-        let (cluster, service) = (&target.cluster, &target.service);
-        let pace = self.opts.pace;
-        let why = match rollback::put_back(ecs, cluster, service, &self.previous, pace, progress)
-            .await
-        {
-            Ok(restored) if restored.succeeded() => {
-                // Back where the record's top entry says the service came
-                // from: the record is put back as it was before this deploy.
-                rollback::record(ecs, self.service_arn.as_deref(), &self.history, progress).await;
+        let why = match self.restore(started, self.opts.pace).await {
+            Ok(()) => {
                 report.rolled_back_to = Some(previous.clone());
                 progress.finish(format!("rolled back to {previous}"));
                 set(
@@ -384,8 +560,7 @@ impl<E: EcsApi> Run<'_, E> {
                 );
                 return Ok(());
             }
-            Ok(restored) => restored.failure(),
-            Err(err) => format!("{err:#}"),
+            Err(why) => why,
         };
         progress.finish("rollback failed");
         let message = format!(

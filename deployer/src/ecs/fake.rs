@@ -14,7 +14,9 @@ use std::sync::Mutex;
 use anyhow::{anyhow, bail};
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::types::{
-    Container, Deployment, DeploymentRolloutState, Service, ServiceEvent, Tag, Task,
+    Container, Deployment, DeploymentRolloutState, Service, ServiceDeployment,
+    ServiceDeploymentAlarms, ServiceDeploymentLifecycleStage,
+    ServiceDeploymentRollbackMonitorsStatus, ServiceDeploymentStatus, ServiceEvent, Tag, Task,
     TaskDefinition, TaskDefinitionStatus,
 };
 use aws_sdk_elasticloadbalancingv2::types::TargetHealthDescription;
@@ -35,6 +37,12 @@ pub(crate) fn td_arn(name: &str) -> String {
 pub(crate) enum Script {
     /// COMPLETED after this many polls.
     Completes { after: u32 },
+    /// A native strategy's deployment: traffic shifts for `after` polls,
+    /// bakes (lifecycle stage BAKE_TIME) for `bake` more, then COMPLETES.
+    Bakes { after: u32, bake: u32 },
+    /// A task stops at every poll, and the rollout still COMPLETES after
+    /// this many (the replacement tasks start fine).
+    StumblesThenCompletes { after: u32 },
     /// A task fails at every poll; FAILED after this many polls, and ECS
     /// starts a deployment back to the last completed revision.
     FailsAndRollsBack { after: u32 },
@@ -47,6 +55,26 @@ pub(crate) enum Script {
     Hangs,
     /// After this many polls someone else deploys revision `by`.
     TakenOver { after: u32, by: i32 },
+    /// After this many polls the CloudWatch alarm `alarm` goes off and ECS
+    /// rolls back (deployment alarms with rollback on): the deployment is
+    /// FAILED, the service deployment ROLLBACK_IN_PROGRESS with the alarm
+    /// among `triggeredAlarmNames`.
+    AlarmRollsBack { after: u32, alarm: &'static str },
+}
+
+/// A service deployment, as ListServiceDeployments and
+/// DescribeServiceDeployments show it: one per UpdateService that starts a
+/// deployment; a rollback stays within it (ROLLBACK_* statuses).
+#[derive(Debug, Clone)]
+struct SdRecord {
+    cluster: String,
+    service: String,
+    deployment_id: String,
+    created_at: DateTime,
+    status: ServiceDeploymentStatus,
+    reason: String,
+    triggered_alarms: Vec<String>,
+    stage: Option<ServiceDeploymentLifecycleStage>,
 }
 
 #[derive(Debug, Default)]
@@ -70,6 +98,16 @@ struct State {
     failing: HashMap<&'static str, usize>,
     clock: i64,
     ids: u32,
+    /// Service deployments, oldest first.
+    service_deployments: Vec<SdRecord>,
+    /// Whether ListServiceDeployments answers (ECS) or not (moto, older
+    /// partitions: UnknownOperationException).
+    sd_api: bool,
+    /// How many DescribeServices answers after each UpdateService still
+    /// show the service as it was before it (ECS's eventual consistency).
+    lag: u32,
+    /// Stale answers still to give, with the view they show, by service.
+    stale: HashMap<(String, String), (u32, Service)>,
 }
 
 /// The fake.
@@ -144,6 +182,39 @@ impl State {
         );
         svc.task_definition = Some(td.to_owned());
         let name = svc.service_name.clone().unwrap_or_default();
+        // A deployment back to a revision because ours failed stays within
+        // our service deployment; any other starts a new one, and the one
+        // under way is STOPPED.
+        let rolling_back = self.service_deployments.iter().any(|sd| {
+            sd.cluster == key.0
+                && sd.service == key.1
+                && sd.status == ServiceDeploymentStatus::RollbackInProgress
+        });
+        if !rolling_back {
+            for sd in self
+                .service_deployments
+                .iter_mut()
+                .filter(|sd| sd.cluster == key.0 && sd.service == key.1)
+            {
+                if matches!(
+                    sd.status,
+                    ServiceDeploymentStatus::InProgress | ServiceDeploymentStatus::Pending
+                ) {
+                    sd.status = ServiceDeploymentStatus::Stopped;
+                    sd.reason = format!("a newer deployment ({id}) replaced it");
+                }
+            }
+            self.service_deployments.push(SdRecord {
+                cluster: key.0.clone(),
+                service: key.1.clone(),
+                deployment_id: id.clone(),
+                created_at: at,
+                status: ServiceDeploymentStatus::InProgress,
+                reason: String::new(),
+                triggered_alarms: Vec::new(),
+                stage: None,
+            });
+        }
         self.event(
             key,
             format!(
@@ -183,7 +254,15 @@ impl State {
             .copied()
             .unwrap_or(Script::Completes { after: 1 });
         match script {
-            Script::Completes { after } if polls >= after => self.complete(key, &id, &td),
+            Script::Completes { after } | Script::StumblesThenCompletes { after }
+                if polls >= after =>
+            {
+                self.complete(key, &id, &td)
+            }
+            Script::StumblesThenCompletes { .. } => {
+                self.stop_task(key, &td);
+                self.update_deployment(key, &id, |d| d.failed_tasks += 1);
+            }
             Script::Completes { .. } => self.update_deployment(key, &id, |d| {
                 d.running_count = (d.running_count + 1).min((d.desired_count - 1).max(0));
                 d.pending_count = d.desired_count - d.running_count;
@@ -201,7 +280,16 @@ impl State {
                         d.rollout_state_reason = Some(reason.clone());
                     });
                     self.event(key, format!("(service {name}) (deployment {id}) deployment failed: tasks failed to start."));
-                    if !matches!(script, Script::Fails { .. }) {
+                    let rolls_back = !matches!(script, Script::Fails { .. });
+                    self.set_sd(key, &id, |sd| {
+                        sd.reason = reason.clone();
+                        sd.status = if rolls_back {
+                            ServiceDeploymentStatus::RollbackInProgress
+                        } else {
+                            ServiceDeploymentStatus::Stopped
+                        };
+                    });
+                    if rolls_back {
                         if let Some(back) = self.last_completed.get(&name).cloned() {
                             let message = format!(
                                 "(service {name}) rolling back to {}",
@@ -222,7 +310,32 @@ impl State {
                     }
                 }
             }
+            Script::Bakes { after, bake } if polls >= after + bake => self.complete(key, &id, &td),
+            Script::Bakes { after, .. } => {
+                let stage = if polls >= after {
+                    ServiceDeploymentLifecycleStage::BakeTime
+                } else {
+                    ServiceDeploymentLifecycleStage::ProductionTrafficShift
+                };
+                self.set_sd(key, &id, |sd| sd.stage = Some(stage));
+            }
             Script::Hangs => {}
+            Script::AlarmRollsBack { after, alarm } if polls >= after => {
+                let reason = format!("CloudWatch alarm(s) {alarm} went into ALARM state.");
+                self.update_deployment(key, &id, |d| {
+                    d.rollout_state = Some(DeploymentRolloutState::Failed);
+                    d.rollout_state_reason = Some(reason.clone());
+                });
+                self.set_sd(key, &id, |sd| {
+                    sd.status = ServiceDeploymentStatus::RollbackInProgress;
+                    sd.reason = reason.clone();
+                    sd.triggered_alarms = vec![alarm.to_owned()];
+                });
+                if let Some(back) = self.last_completed.get(&name).cloned() {
+                    self.new_deployment(key, &back);
+                }
+            }
+            Script::AlarmRollsBack { .. } => {}
             Script::TakenOver { after, by } if polls >= after => {
                 let other = td_arn(&format!("{}:{by}", revision::family(&td)));
                 self.new_deployment(key, &other);
@@ -247,7 +360,32 @@ impl State {
         }
     }
 
+    /// Sets the status of the service deployment that deployment `id`
+    /// belongs to (its own, or the one it rolls back within).
+    fn set_sd(&mut self, key: &(String, String), id: &str, f: impl FnOnce(&mut SdRecord)) {
+        let own = self
+            .service_deployments
+            .iter()
+            .rposition(|sd| sd.deployment_id == id);
+        let within = self.service_deployments.iter().rposition(|sd| {
+            sd.cluster == key.0
+                && sd.service == key.1
+                && sd.status == ServiceDeploymentStatus::RollbackInProgress
+        });
+        if let Some(i) = own.or(within) {
+            f(&mut self.service_deployments[i]);
+        }
+    }
+
     fn complete(&mut self, key: &(String, String), id: &str, td: &str) {
+        self.set_sd(key, id, |sd| {
+            sd.status = match sd.status {
+                ServiceDeploymentStatus::RollbackInProgress => {
+                    ServiceDeploymentStatus::RollbackSuccessful
+                }
+                _ => ServiceDeploymentStatus::Successful,
+            }
+        });
         let Some(svc) = self.services.get_mut(key) else {
             return;
         };
@@ -367,6 +505,18 @@ impl FakeEcs {
                 f(svc);
             }
         });
+    }
+
+    /// Makes the service deployments API answer (as ECS does) or not (as
+    /// moto and older partitions do).
+    pub(crate) fn service_deployments_api(&self, on: bool) {
+        self.with(|s| s.sd_api = on);
+    }
+
+    /// After each UpdateService, the next `reads` DescribeServices still
+    /// show the service as it was before it.
+    pub(crate) fn lag(&self, reads: u32) {
+        self.with(|s| s.lag = reads);
     }
 
     /// How deployments of `family:revision` go.
@@ -489,8 +639,42 @@ impl EcsApi for FakeEcs {
         self.with(|s| {
             s.enter("DescribeServices", service.to_owned())?;
             let key = key(cluster, service);
+            if let Some((left, view)) = s.stale.get_mut(&key) {
+                if *left > 0 {
+                    *left -= 1;
+                    return Ok(Some(view.clone()));
+                }
+            }
+            s.stale.remove(&key);
             s.advance(&key);
             Ok(s.services.get(&key).cloned())
+        })
+    }
+
+    async fn clusters(&self) -> anyhow::Result<Vec<String>> {
+        self.with(|s| {
+            s.enter("ListClusters", String::new())?;
+            let mut names: Vec<String> = s.clusters.keys().cloned().collect();
+            names.sort();
+            Ok(names
+                .into_iter()
+                .map(|n| format!("arn:aws:ecs:{REGION_ACCOUNT}:cluster/{n}"))
+                .collect())
+        })
+    }
+
+    async fn services_in(&self, cluster: &str) -> anyhow::Result<Vec<Service>> {
+        self.with(|s| {
+            let name = cluster.rsplit('/').next().unwrap_or(cluster).to_owned();
+            s.enter("ListServices", name.clone())?;
+            let mut found: Vec<_> = s
+                .services
+                .iter()
+                .filter(|((c, _), _)| *c == name)
+                .map(|(_, svc)| svc.clone())
+                .collect();
+            found.sort_by(|a, b| a.service_name().cmp(&b.service_name()));
+            Ok(found)
         })
     }
 
@@ -572,12 +756,104 @@ impl EcsApi for FakeEcs {
                 .clone();
             // Like ECS: no new deployment when nothing changes.
             if current.as_deref() != Some(arn.as_str()) {
+                if s.lag > 0 {
+                    let before = s.services.get(&key).cloned();
+                    if let Some(before) = before {
+                        s.stale.insert(key.clone(), (s.lag, before));
+                    }
+                }
                 s.new_deployment(&key, &arn);
             }
             Ok(s.services
                 .get(&key)
                 .cloned()
                 .unwrap_or_else(|| Service::builder().build()))
+        })
+    }
+
+    async fn service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+        since: Option<DateTime>,
+    ) -> anyhow::Result<Option<Vec<ServiceDeployment>>> {
+        self.with(|s| {
+            s.enter("ListServiceDeployments", service.to_owned())?;
+            if !s.sd_api {
+                return Ok(None);
+            }
+            let after = since.map_or(0, |t| t.secs() - 1);
+            Ok(Some(
+                s.service_deployments
+                    .iter()
+                    .filter(|sd| sd.cluster == cluster && sd.service == service)
+                    .filter(|sd| sd.created_at.secs() >= after)
+                    .map(|sd| {
+                        let mut built = ServiceDeployment::builder()
+                            .service_deployment_arn(format!(
+                                "arn:aws:ecs:{REGION_ACCOUNT}:service-deployment/{}/{}/{}",
+                                sd.cluster,
+                                sd.service,
+                                sd.deployment_id.trim_start_matches("ecs-svc/")
+                            ))
+                            .created_at(sd.created_at)
+                            .status(sd.status.clone())
+                            .status_reason(sd.reason.clone())
+                            .set_lifecycle_stage(sd.stage.clone())
+                            .set_deployment_configuration(
+                                s.services
+                                    .get(&(sd.cluster.clone(), sd.service.clone()))
+                                    .and_then(|svc| svc.deployment_configuration.clone()),
+                            );
+                        if !sd.triggered_alarms.is_empty() {
+                            built = built.alarms(
+                                ServiceDeploymentAlarms::builder()
+                                    .status(ServiceDeploymentRollbackMonitorsStatus::Triggered)
+                                    .set_triggered_alarm_names(Some(sd.triggered_alarms.clone()))
+                                    .build(),
+                            );
+                        }
+                        built.build()
+                    })
+                    .collect(),
+            ))
+        })
+    }
+
+    async fn stop_service_deployment(&self, service_deployment_arn: &str) -> anyhow::Result<()> {
+        self.with(|s| {
+            s.enter("StopServiceDeployment", service_deployment_arn.to_owned())?;
+            let id = service_deployment_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
+            let sd = s
+                .service_deployments
+                .iter_mut()
+                .find(|sd| sd.deployment_id.trim_start_matches("ecs-svc/") == id)
+                .ok_or_else(|| {
+                    anyhow!("ServiceDeploymentNotFoundException: {service_deployment_arn}")
+                })?;
+            if !matches!(
+                sd.status,
+                ServiceDeploymentStatus::InProgress | ServiceDeploymentStatus::Pending
+            ) {
+                bail!("ConflictException: the service deployment is not in progress");
+            }
+            // Like ECS: the rollback stays within the service deployment,
+            // and a deployment back to the revision before starts.
+            sd.status = ServiceDeploymentStatus::RollbackInProgress;
+            sd.reason = "rollback requested with StopServiceDeployment".to_owned();
+            let key = (sd.cluster.clone(), sd.service.clone());
+            let deployment_id = sd.deployment_id.clone();
+            s.update_deployment(&key, &deployment_id, |d| {
+                d.rollout_state = Some(DeploymentRolloutState::Failed);
+                d.rollout_state_reason = Some("rolled back on request".to_owned());
+            });
+            if let Some(back) = s.last_completed.get(&key.1).cloned() {
+                s.new_deployment(&key, &back);
+            }
+            Ok(())
         })
     }
 
@@ -621,6 +897,7 @@ impl EcsApi for FakeEcs {
     async fn tasks(&self, cluster: &str, filter: TaskFilter<'_>) -> anyhow::Result<Vec<Task>> {
         self.with(|s| {
             s.enter("ListTasks", format!("{filter:?}"))?;
+            let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
             let in_cluster = format!(":task/{cluster}/");
             Ok(s.tasks
                 .iter()

@@ -22,7 +22,7 @@ use aws_sdk_ecs::types::Service;
 use super::revision;
 
 /// The tag key.
-pub const TAG_KEY: &str = "deployer:rollback-history";
+pub const TAG_KEY: &str = super::tags::ROLLBACK_HISTORY;
 
 /// How many revisions the record keeps.
 pub const LIMIT: usize = 5;

@@ -16,6 +16,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use futures_util::future::join_all;
+use tokio_util::sync::CancellationToken;
 
 use crate::apps::{self, AppTarget};
 use crate::cli::{
@@ -37,6 +38,7 @@ pub mod revision;
 mod rollback;
 mod rollout;
 mod status;
+mod strategy;
 pub mod tags;
 
 #[cfg(test)]
@@ -63,7 +65,18 @@ pub async fn deploy(g: &GlobalArgs, a: &DeployArgs, started: Instant) -> anyhow:
     }
     let aws = crate::aws::load(g).await;
     let ecs = SdkEcs::new(&aws);
+    let interrupt = CancellationToken::new();
+    let _signals = if a.dry_run {
+        None
+    } else {
+        let (result_file, output) = (g.result_file.clone(), g.output);
+        let names: Vec<String> = targets.iter().map(|t| t.name().to_owned()).collect();
+        Some(crate::in_flight::watch(interrupt.clone(), move || {
+            exit_in_flight(&names, result_file.as_deref(), output, started)
+        })?)
+    };
     let opts = Options {
+        interrupt: Some(&interrupt),
         dry_run: a.dry_run,
         pace: Pace {
             timeout: a.timeout,
@@ -96,13 +109,47 @@ pub async fn deploy(g: &GlobalArgs, a: &DeployArgs, started: Instant) -> anyhow:
     Ok(Report::new("deploy", reports, started.elapsed()))
 }
 
+/// A second signal: the result says what each app still has in flight,
+/// and the process exits with code 9 without waiting.
+fn exit_in_flight(apps: &[String], result_file: Option<&Path>, output: Output, started: Instant) {
+    let in_flight = crate::in_flight::snapshot();
+    let reports = apps
+        .iter()
+        .map(|app| {
+            let message = match in_flight.iter().find(|(a, _)| a == app) {
+                Some((_, what)) => format!(
+                    "exited on a second signal; still in flight on ECS: {what}; check `deployer status {app}`"
+                ),
+                None => "exited on a second signal; nothing was under way on ECS".to_owned(),
+            };
+            AppReport::new(app, "aws", Outcome::Interrupted).with_outcome(Outcome::Interrupted, message)
+        })
+        .collect();
+    let report = Report::new("deploy", reports, started.elapsed());
+    match output {
+        Output::Json => {
+            if let Ok(text) = serde_json::to_string_pretty(&report) {
+                println!("{text}");
+            }
+        }
+        Output::Text => eprint!("{}", report.summary()),
+    }
+    if let Some(file) = result_file {
+        if let Err(err) = report.write(file) {
+            eprintln!("error: {err:#}");
+        }
+    }
+    std::process::exit(exit::Code::Interrupted.as_i32());
+}
+
 /// Deploys every app at once, each with the image `image_of` gives it
 /// (built and pushed, or given), and returns their reports in order.
+/// Interrupted while building or pushing, an app changes nothing on ECS.
 pub(crate) async fn deploy_apps<F, Fut>(
     ecs: &impl api::EcsApi,
     targets: &[AppTarget],
     image_of: F,
-    opts: Options,
+    opts: Options<'_>,
 ) -> Vec<AppReport>
 where
     F: Fn(&AppTarget) -> Fut,
@@ -114,10 +161,24 @@ where
             let clock = Instant::now();
             let mut report = base_report(target);
             let result = async {
-                let image = image.await?;
+                let image = match opts.interrupt {
+                    Some(token) => tokio::select! {
+                        image = image => image?,
+                        () = token.cancelled() => {
+                            set(
+                                &mut report,
+                                Outcome::Interrupted,
+                                "interrupted before the update: nothing was changed on ECS",
+                            );
+                            return Ok(());
+                        }
+                    },
+                    None => image.await?,
+                };
                 deploy::deploy(ecs, target, &image, opts, &mut report).await
             }
             .await;
+            crate::in_flight::clear(target.name());
             finished(report, result, clock)
         }
     });
@@ -280,22 +341,16 @@ async fn prune_app(
         .map(revision::family)
         .unwrap_or(target.config.family())
         .to_owned();
-    let plan = prune::prune(
-        ecs,
-        &target.cluster,
-        &target.service,
-        &family,
-        keep,
-        &[],
-        dry_run,
-    )
-    .await?;
-    let names: Vec<String> = plan.deregister.iter().map(|a| revision::name(a)).collect();
+    let (plan, result) = prune::prune(ecs, &family, keep, &[], dry_run).await;
+    report.pruned = plan.deregistered.clone();
     report.details = Some(serde_json::to_value(&plan)?);
+    // On failure, exactly what was deregistered is in `pruned` and in the
+    // message.
+    result?;
+    let names: Vec<String> = plan.deregister.iter().map(|a| revision::name(a)).collect();
     let (outcome, verb) = if dry_run {
         (Outcome::DryRun, "would deregister")
     } else {
-        report.pruned = names.clone();
         (Outcome::Completed, "deregistered")
     };
     let message = if names.is_empty() {
@@ -348,7 +403,8 @@ pub(crate) fn set(report: &mut AppReport, outcome: Outcome, message: impl Into<S
 fn finished(mut report: AppReport, result: anyhow::Result<()>, clock: Instant) -> AppReport {
     if let Err(err) = result {
         let code = exit::code_of(&err);
-        set(&mut report, Outcome::of_error(code), format!("{err:#}"));
+        set(&mut report, Outcome::of_error(code), exit::describe(&err));
+        report.exit_code = code.as_i32();
     }
     report.duration_seconds = clock.elapsed().as_secs_f64();
     report

@@ -98,6 +98,23 @@ pub(crate) async fn service(ecs: &impl EcsApi, target: &AppTarget) -> anyhow::Re
 /// No rollout is under way: a deploy on top of one would not know which
 /// revision to go back to.
 pub(crate) fn settled(service: &Service) -> Result<(), Failure> {
+    let failed = service.deployments().iter().find(|d| {
+        d.status() == Some(rollout::PRIMARY)
+            && d.rollout_state() == Some(&DeploymentRolloutState::Failed)
+    });
+    if let Some(d) = failed {
+        // The circuit breaker gave up without a rollback (or rollback is
+        // off): the service points at a revision that does not run, which
+        // is no revision to go back to.
+        return Err(Failure::preflight(format!(
+            "service `{}` is on a FAILED deployment ({} of {}: {}); its revision is no rollback \
+             target: put the service back on a good revision first with `deployer rollback`",
+            service.service_name().unwrap_or("?"),
+            d.id().unwrap_or("?"),
+            revision::name(d.task_definition().unwrap_or("?")),
+            d.rollout_state_reason().unwrap_or("no reason given"),
+        )));
+    }
     let busy = service.deployments().iter().find(|d| {
         d.status() != Some(rollout::PRIMARY)
             || d.rollout_state() == Some(&DeploymentRolloutState::InProgress)
@@ -144,4 +161,49 @@ pub(crate) async fn current(ecs: &impl EcsApi, target: &AppTarget) -> anyhow::Re
         task_definition,
         tags,
     })
+}
+
+/// The JSON's launch type against the service's (its launch type, or its
+/// capacity provider strategy): an update cannot move a service between
+/// them, and a revision rendered for the other would not run.
+pub(crate) fn launch_type(service: &Service, target: &AppTarget) -> Result<(), Failure> {
+    use config::LaunchType;
+    let wanted = target.config.launch_type;
+    let providers: Vec<&str> = service
+        .capacity_provider_strategy()
+        .iter()
+        .map(|p| p.capacity_provider())
+        .collect();
+    let (runs, how) = match service.launch_type() {
+        Some(aws_sdk_ecs::types::LaunchType::Fargate) => {
+            (Some(LaunchType::Fargate), "launch type FARGATE".to_owned())
+        }
+        Some(aws_sdk_ecs::types::LaunchType::Ec2) => {
+            (Some(LaunchType::Ec2), "launch type EC2".to_owned())
+        }
+        Some(other) => (None, format!("launch type {}", other.as_str())),
+        None if providers.is_empty() => (None, String::new()),
+        None => {
+            let fargate = |p: &&str| matches!(*p, "FARGATE" | "FARGATE_SPOT");
+            let runs = if providers.iter().all(fargate) {
+                Some(LaunchType::Fargate)
+            } else if !providers.iter().any(fargate) {
+                Some(LaunchType::Ec2)
+            } else {
+                None
+            };
+            (runs, format!("capacity providers {}", providers.join(", ")))
+        }
+    };
+    match runs {
+        Some(runs) if runs != wanted => Err(Failure::preflight(format!(
+            "{} says launch_type {}, but service `{}` runs on {how} ({}); deploy to a service of \
+             that launch type, or fix `launch_type`",
+            target.config_file.display(),
+            wanted.as_str(),
+            service.service_name().unwrap_or("?"),
+            runs.as_str(),
+        ))),
+        _ => Ok(()),
+    }
 }

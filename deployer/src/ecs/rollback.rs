@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use aws_sdk_ecs::types::Deployment;
+use aws_smithy_types::DateTime;
 use tokio::time::Instant;
 
 use super::api::EcsApi;
@@ -61,6 +63,7 @@ pub(crate) async fn put_back(
     cluster: &str,
     service: &str,
     target: &str,
+    after: Option<DateTime>,
     pace: Pace,
     progress: &Progress,
 ) -> anyhow::Result<Restored> {
@@ -70,9 +73,13 @@ pub(crate) async fn put_back(
         .await?
         .with_context(|| format!("service {service} disappeared from {cluster}"))?;
     let deployment = match rollout::primary(&now) {
+        // Only a deployment back created after the one being undone is
+        // ECS going back: a stale read still shows the old deployment on
+        // the target, and that is no evidence of anything.
         Some(d)
             if d.task_definition()
-                .is_some_and(|td| revision::same(td, target)) =>
+                .is_some_and(|td| revision::same(td, target))
+                && created_after(d, after) =>
         {
             progress.println(format!(
                 "ECS is already going back to {} (deployment {})",
@@ -110,6 +117,15 @@ pub(crate) async fn put_back(
         deployment_id,
         followed,
     })
+}
+
+/// Whether `d` was created after `after` (any deployment, without one).
+fn created_after(d: &Deployment, after: Option<DateTime>) -> bool {
+    match (after, d.created_at()) {
+        (None, _) => true,
+        (Some(after), Some(at)) => at.as_secs_f64() > after.as_secs_f64(),
+        (Some(_), None) => false,
+    }
 }
 
 /// Writes the rollback record on the service. Failing to is reported but
@@ -196,6 +212,7 @@ pub(crate) async fn rollback(
         &target.cluster,
         &target.service,
         &goal_arn,
+        None,
         pace,
         &progress,
     )

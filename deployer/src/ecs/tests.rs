@@ -47,21 +47,31 @@ fn target() -> AppTarget {
 }
 
 /// A cluster with service S on `service-b:running`, revisions 1 to `count`
-/// registered (each the full fixture), and the image in its repository.
+/// registered by deployer (each the full fixture), and the image in its
+/// repository.
 fn ecs(running: i32, count: i32) -> FakeEcs {
     let fake = FakeEcs::default();
     fake.cluster(CLUSTER, "ACTIVE");
-    let (td, tags) = everything_task_definition();
+    let (td, mut labels) = everything_task_definition();
+    labels.push(owned_by(tags::MANAGED_BY_DEPLOYER));
     for n in 1..=count {
-        fake.task_definition(FAMILY, n, &td, &tags);
+        fake.task_definition(FAMILY, n, &td, &labels);
     }
     fake.service(CLUSTER, SERVICE, &format!("{FAMILY}:{running}"), 2);
     fake.image(IMAGE);
     fake
 }
 
-fn opts() -> Options {
+fn owned_by(owner: &str) -> aws_sdk_ecs::types::Tag {
+    aws_sdk_ecs::types::Tag::builder()
+        .key(tags::MANAGED_BY)
+        .value(owner)
+        .build()
+}
+
+fn opts() -> Options<'static> {
     Options {
+        interrupt: None,
         dry_run: false,
         pace: Pace {
             timeout: Duration::from_secs(60),
@@ -74,7 +84,7 @@ fn opts() -> Options {
     }
 }
 
-async fn deploy_with(fake: &FakeEcs, opts: Options) -> AppReport {
+async fn deploy_with(fake: &FakeEcs, opts: Options<'_>) -> AppReport {
     let target = target();
     let image = ImageChoice::Given(IMAGE.to_owned());
     let mut report = base_report(&target);
@@ -239,15 +249,341 @@ async fn another_deployment_taking_over_is_not_rolled_back() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn desired_count_zero_completes_unverified_and_prunes_nothing() {
+async fn desired_count_zero_is_scaled_to_zero_unverified_and_prunes_nothing() {
     let fake = ecs(6, 6);
     fake.edit_service(CLUSTER, SERVICE, |s| s.desired_count = 0);
     fake.script("service-b:7", Script::Hangs);
     let r = deploy_it(&fake).await;
-    assert_eq!(r.outcome, Outcome::Completed, "{}", r.message);
+    assert_eq!(r.outcome, Outcome::ScaledToZero, "{}", r.message);
+    assert_eq!(r.exit_code, 0);
     assert!(r.message.contains("desired count is 0"), "{}", r.message);
     assert_eq!(serving(&fake), "service-b:7");
     assert!(fake.calls_of("DeregisterTaskDefinition").is_empty());
+}
+
+// ---- positive evidence -----------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn stale_reads_after_the_update_are_not_taken_for_a_rollback() {
+    let fake = ecs(6, 6);
+    // The first three DescribeServices after UpdateService still show the
+    // old deployment PRIMARY and ours not at all.
+    fake.lag(3);
+    fake.script("service-b:7", Script::Completes { after: 2 });
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::Completed, "{}", r.message);
+    assert_eq!(serving(&fake), "service-b:7");
+    assert_eq!(fake.calls_of("UpdateService").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stale_reads_do_not_fool_the_rollback_either() {
+    let fake = ecs(6, 6);
+    fake.lag(2);
+    fake.script("service-b:7", Script::Hangs);
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::Timeout, "{}", r.message);
+    assert_eq!(r.rolled_back_to.as_deref(), Some("service-b:6"));
+    assert_eq!(serving(&fake), "service-b:6");
+    // The stale view (6 PRIMARY, from before the update) was not taken for
+    // ECS going back: deployer started the rollback itself.
+    assert_eq!(
+        fake.calls_of("UpdateService"),
+        ["UpdateService S service-b:7", "UpdateService S service-b:6"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_service_deployments_api_decides_where_it_answers() {
+    let fake = ecs(6, 6);
+    fake.service_deployments_api(true);
+    fake.script("service-b:7", Script::Completes { after: 2 });
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::Completed, "{}", r.message);
+    assert!(!fake.calls_of("ListServiceDeployments").is_empty());
+
+    let fake = ecs(6, 6);
+    fake.service_deployments_api(true);
+    fake.script("service-b:7", Script::FailsAndRollsBack { after: 2 });
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::Failed, "{}", r.message);
+    assert!(r.message.contains("ROLLBACK_IN_PROGRESS"), "{}", r.message);
+    assert_eq!(r.rolled_back_to.as_deref(), Some("service-b:6"));
+    assert_eq!(
+        fake.calls_of("UpdateService").len(),
+        1,
+        "ECS went back itself"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_the_service_deployments_api_describe_services_decides() {
+    let fake = ecs(6, 6);
+    fake.service_deployments_api(false);
+    fake.script("service-b:7", Script::FailsAndRollsBack { after: 2 });
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::Failed, "{}", r.message);
+    assert!(r.message.contains("circuit breaker"), "{}", r.message);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    // Asked once, then not again.
+    assert_eq!(
+        fake.calls_of("ListServiceDeployments").len(),
+        2,
+        "once per follow"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_alarm_rollback_names_the_alarm() {
+    for api in [true, false] {
+        let fake = ecs(6, 6);
+        fake.service_deployments_api(api);
+        fake.script(
+            "service-b:7",
+            Script::AlarmRollsBack {
+                after: 2,
+                alarm: "service-b-5xx",
+            },
+        );
+        let r = deploy_it(&fake).await;
+        assert_eq!(r.outcome, Outcome::Failed, "{}", r.message);
+        assert!(
+            r.message.contains("service-b-5xx"),
+            "api {api}: {}",
+            r.message
+        );
+        assert_eq!(serving(&fake), "service-b:6");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_side_lookup_is_a_warning_and_never_rolls_back() {
+    let fake = ecs(6, 6);
+    fake.script("service-b:7", Script::StumblesThenCompletes { after: 3 });
+    fake.fail("ListTasks", 1);
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::Completed, "{}", r.message);
+    assert_eq!(serving(&fake), "service-b:7");
+    assert_eq!(fake.calls_of("UpdateService").len(), 1);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("stopped tasks")),
+        "{:?}",
+        r.warnings
+    );
+    // Retried before it became a warning.
+    assert!(fake.calls_of("ListTasks").len() >= 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_same_image_during_a_rollout_is_busy_not_no_change() {
+    let fake = ecs(6, 6);
+    assert_eq!(deploy_it(&fake).await.outcome, Outcome::Completed);
+    // A rerun after a killed job: 7 (this very image) is still rolling out.
+    fake.script("service-b:7", Script::Hangs);
+    fake.edit_service(CLUSTER, SERVICE, |s| {
+        let ds = s.deployments.get_or_insert_with(Vec::new);
+        ds[0].rollout_state = Some(aws_sdk_ecs::types::DeploymentRolloutState::InProgress);
+        ds.push(
+            aws_sdk_ecs::types::Deployment::builder()
+                .id("ecs-svc/old")
+                .status("ACTIVE")
+                .task_definition(fake::td_arn("service-b:6"))
+                .build(),
+        );
+    });
+    let before = mutations(&fake).len();
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::PreflightFailed, "{}", r.message);
+    assert!(
+        r.message.contains("in the middle of a rollout"),
+        "{}",
+        r.message
+    );
+    assert_eq!(mutations(&fake).len(), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_primary_deployment_is_no_rollback_target() {
+    let fake = ecs(6, 6);
+    fake.edit_service(CLUSTER, SERVICE, |s| {
+        let ds = s.deployments.get_or_insert_with(Vec::new);
+        ds[0].rollout_state = Some(aws_sdk_ecs::types::DeploymentRolloutState::Failed);
+    });
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::PreflightFailed, "{}", r.message);
+    assert!(r.message.contains("FAILED deployment"), "{}", r.message);
+    assert!(mutations(&fake).is_empty(), "{:?}", fake.calls());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_revision_terraform_registered_becomes_deployers_in_the_next_one() {
+    let fake = ecs(6, 5);
+    let (td, mut old_tags) = everything_task_definition();
+    old_tags.push(owned_by(tags::MANAGED_BY_TERRAFORM));
+    fake.task_definition(FAMILY, 6, &td, &old_tags);
+    assert_eq!(deploy_it(&fake).await.outcome, Outcome::Completed);
+    let sent = fake.registered().pop().expect("one registration");
+    let owners: Vec<_> = sent
+        .tags()
+        .iter()
+        .filter(|t| t.key() == Some(tags::MANAGED_BY))
+        .map(|t| t.value().unwrap_or_default())
+        .collect();
+    assert_eq!(owners, [tags::MANAGED_BY_DEPLOYER]);
+    assert!(sent.tags().iter().any(|t| t.key() == Some("team")));
+}
+
+// ---- native strategies ---------------------------------------------------
+
+fn blue_green(fake: &FakeEcs, bake_minutes: i32) {
+    fake.edit_service(CLUSTER, SERVICE, |s| {
+        s.deployment_configuration = Some(
+            aws_sdk_ecs::types::DeploymentConfiguration::builder()
+                .strategy(aws_sdk_ecs::types::DeploymentStrategy::BlueGreen)
+                .bake_time_in_minutes(bake_minutes)
+                .build(),
+        );
+    });
+    fake.service_deployments_api(true);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blue_green_deployment_is_followed_through_its_bake() {
+    let fake = ecs(6, 6);
+    blue_green(&fake, 1);
+    fake.script("service-b:7", Script::Bakes { after: 2, bake: 4 });
+    let started = tokio::time::Instant::now();
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::Completed, "{}", r.message);
+    assert_eq!(serving(&fake), "service-b:7");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert!(fake.calls_of("StopServiceDeployment").is_empty());
+    // 2 polls of traffic shift and 4 of bake, 5 s apart: not before.
+    assert!(
+        started.elapsed() >= Duration::from_secs(25),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blue_green_deployment_is_rolled_back_within_itself() {
+    let fake = ecs(6, 6);
+    blue_green(&fake, 5);
+    // Still baking when the 1 minute deadline passes.
+    fake.script(
+        "service-b:7",
+        Script::Bakes {
+            after: 2,
+            bake: 1000,
+        },
+    );
+    let r = deploy_it(&fake).await;
+    assert_eq!(r.outcome, Outcome::Timeout, "{}", r.message);
+    assert!(
+        r.message.contains("BAKE_TIME"),
+        "says the stage: {}",
+        r.message
+    );
+    assert_eq!(r.rolled_back_to.as_deref(), Some("service-b:6"));
+    assert_eq!(serving(&fake), "service-b:6");
+    assert_eq!(fake.calls_of("StopServiceDeployment").len(), 1);
+    assert_eq!(
+        fake.calls_of("UpdateService").len(),
+        1,
+        "no second update: {:?}",
+        fake.calls()
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("shorter than the BLUE_GREEN bake time (5m)")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+// ---- interrupts ----------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_mid_rollout_rolls_back_and_says_so() {
+    let fake = ecs(6, 6);
+    fake.script("service-b:7", Script::Hangs);
+    let token = tokio_util::sync::CancellationToken::new();
+    let signal = token.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        signal.cancel();
+    });
+    let started = tokio::time::Instant::now();
+    let r = deploy_with(
+        &fake,
+        Options {
+            interrupt: Some(&token),
+            ..opts()
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Interrupted, "{}", r.message);
+    assert_eq!(r.exit_code, 9);
+    assert_eq!(r.rolled_back_to.as_deref(), Some("service-b:6"));
+    assert_eq!(serving(&fake), "service-b:6");
+    assert!(
+        r.message.contains("rolled back to service-b:6"),
+        "{}",
+        r.message
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "stopped following at the signal, not at the deadline: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(recorded(&fake), "", "the record is put back as it was");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_rollback_says_what_is_still_in_flight() {
+    let fake = ecs(6, 6);
+    fake.script("service-b:7", Script::Hangs);
+    fake.script("service-b:6", Script::Hangs);
+    let token = tokio_util::sync::CancellationToken::new();
+    token.cancel();
+    // Cancelled before the update: nothing changes on ECS.
+    let r = deploy_with(
+        &fake,
+        Options {
+            interrupt: Some(&token),
+            ..opts()
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Interrupted, "{}", r.message);
+    assert!(fake.calls_of("UpdateService").is_empty());
+    assert!(
+        r.message.contains("service was not changed"),
+        "{}",
+        r.message
+    );
+
+    // 7 was registered and left alone; the next deploy registers 8.
+    fake.script("service-b:8", Script::Hangs);
+    let fresh = tokio_util::sync::CancellationToken::new();
+    let signal = fresh.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        signal.cancel();
+    });
+    let r = deploy_with(
+        &fake,
+        Options {
+            interrupt: Some(&fresh),
+            ..opts()
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Interrupted, "{}", r.message);
+    assert!(r.message.contains("still in flight"), "{}", r.message);
+    assert_eq!(r.rolled_back_to, None);
 }
 
 // ---- rollback ------------------------------------------------------------
@@ -425,6 +761,74 @@ async fn prune_never_takes_a_revision_a_deployment_uses() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn prune_spares_what_another_cluster_uses_and_what_terraform_owns() {
+    let fake = ecs(6, 6);
+    // Staging runs the same family under another service name, on 2, and
+    // would roll back to 1; a task in a third cluster runs 4 by hand.
+    fake.cluster("staging", "ACTIVE");
+    fake.service("staging", "service-b-staging", "service-b:2", 1);
+    fake.edit_service("staging", "service-b-staging", |s| {
+        s.tags = Some(vec![aws_sdk_ecs::types::Tag::builder()
+            .key(history::TAG_KEY)
+            .value("service-b:1")
+            .build()]);
+    });
+    fake.cluster("batch", "ACTIVE");
+    fake.running_task("batch", "service-b:4");
+    // Terraform registered 3.
+    let (td, mut terraform_tags) = everything_task_definition();
+    terraform_tags.push(owned_by(tags::MANAGED_BY_TERRAFORM));
+    fake.task_definition(FAMILY, 3, &td, &terraform_tags);
+    let mut report = base_report(&target());
+    prune_app(&fake, &target(), 1, false, &mut report)
+        .await
+        .expect("prunes");
+    assert_eq!(report.pruned, ["service-b:5"], "{}", report.message);
+    assert_eq!(fake.active(FAMILY), [1, 2, 3, 4, 6]);
+    let kept = &report.details.as_ref().expect("the plan")["kept"];
+    assert!(
+        kept["service-b:2"]
+            .as_str()
+            .is_some_and(|w| w.contains("staging")),
+        "{kept}"
+    );
+    assert!(
+        kept["service-b:1"]
+            .as_str()
+            .is_some_and(|w| w.contains("rollback target")),
+        "{kept}"
+    );
+    assert!(
+        kept["service-b:3"]
+            .as_str()
+            .is_some_and(|w| w.contains("terraform")),
+        "{kept}"
+    );
+    assert!(
+        kept["service-b:4"]
+            .as_str()
+            .is_some_and(|w| w.contains("batch")),
+        "{kept}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_prune_that_fails_halfway_says_what_it_deregistered() {
+    let fake = ecs(6, 6);
+    fake.fail("DeregisterTaskDefinition", 2);
+    let mut report = base_report(&target());
+    let err = prune_app(&fake, &target(), 1, false, &mut report)
+        .await
+        .expect_err("the second deregistration fails");
+    assert_eq!(report.pruned, ["service-b:5"]);
+    assert!(
+        format!("{err:#}").contains("after deregistering service-b:5"),
+        "{err:#}"
+    );
+    assert_eq!(fake.active(FAMILY), [1, 2, 3, 4, 6]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn prune_dry_run_changes_nothing() {
     let fake = ecs(6, 6);
     let mut report = base_report(&target());
@@ -540,6 +944,35 @@ async fn preflight_refuses_to_deploy_over_a_rollout_in_progress() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn preflight_refuses_a_launch_type_the_service_does_not_run() {
+    let fake = ecs(6, 6);
+    // service-b's JSON says FARGATE.
+    fake.edit_service(CLUSTER, SERVICE, |s| {
+        s.launch_type = Some(aws_sdk_ecs::types::LaunchType::Ec2);
+    });
+    refused(&fake, "runs on launch type EC2").await;
+    fake.edit_service(CLUSTER, SERVICE, |s| {
+        s.launch_type = None;
+        s.capacity_provider_strategy = Some(vec![
+            aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+                .capacity_provider("ecs-pipeline-asg")
+                .build()
+                .expect("strategy item"),
+        ]);
+    });
+    refused(&fake, "capacity providers ecs-pipeline-asg").await;
+    fake.edit_service(CLUSTER, SERVICE, |s| {
+        s.capacity_provider_strategy = Some(vec![
+            aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE_SPOT")
+                .build()
+                .expect("strategy item"),
+        ]);
+    });
+    assert_eq!(deploy_it(&fake).await.outcome, Outcome::Completed);
+}
+
+#[tokio::test(start_paused = true)]
 async fn preflight_refuses_other_deployment_controllers() {
     let fake = ecs(6, 6);
     fake.edit_service(CLUSTER, SERVICE, |s| {
@@ -613,6 +1046,7 @@ async fn the_registered_revision_keeps_every_field_of_the_running_one() {
         }
         assert!(!after[field].starts_with("None"), "`{field}` was dropped");
     }
+    // Every tag kept (the fixture's revisions are deployer's already).
     assert_eq!(sent.tags.as_deref(), Some(old_tags.as_slice()));
     let containers = sent.container_definitions();
     let old_containers = old.container_definitions();

@@ -181,22 +181,46 @@ pub async fn publish(
 /// distribution endpoint, which applies the engine's registry settings.
 pub async fn exists(uri: &str, aws: &SdkConfig) -> anyhow::Result<bool> {
     let image = ImageRef::parse(uri, "image")?;
-    if image.ecr().is_some() {
-        return ecr_image_exists(&image, aws).await;
+    if let Some(registry) = image.ecr() {
+        return ecr_image_exists(&image, &registry, aws).await;
     }
     let docker = crate::docker::connect().await?;
     match docker.inspect_registry_image(uri, None).await {
         Ok(_) => Ok(true),
-        Err(bollard::errors::Error::DockerResponseServerError { status_code, .. })
-            if status_code == 404 || status_code == 401 || status_code == 403 =>
-        {
-            Ok(false)
-        }
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(false),
+        // Not allowed is not "not found": say which, so that nobody pushes
+        // an image that is already there.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 403,
+            message,
+        }) => Err(Failure::preflight(format!(
+            "not allowed to read {uri} (HTTP 403: {message}): check the registry's permissions \
+             for the engine's login"
+        ))
+        .into()),
+        // Registries answer 401 both for a missing repository and for one
+        // the engine may not read without logging in.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 401,
+            message,
+        }) => Err(Failure::preflight(format!(
+            "cannot read {uri} without logging in (HTTP 401: {message}): it does not exist, or the \
+             engine must `docker login` to its registry first"
+        ))
+        .into()),
         Err(err) => Err(anyhow::Error::new(err).context(format!("cannot look up {uri}"))),
     }
 }
 
-async fn ecr_image_exists(image: &ImageRef, aws: &SdkConfig) -> anyhow::Result<bool> {
+/// Looks the image up in the registry its URI names: that account
+/// (`registryId`) and that region, whatever the default ones are.
+async fn ecr_image_exists(
+    image: &ImageRef,
+    registry: &reference::EcrRegistry,
+    aws: &SdkConfig,
+) -> anyhow::Result<bool> {
     use aws_sdk_ecr::types::ImageIdentifier;
     let reference = &image.reference;
     let id = match (reference.digest(), reference.tag()) {
@@ -205,9 +229,13 @@ async fn ecr_image_exists(image: &ImageRef, aws: &SdkConfig) -> anyhow::Result<b
             .image_tag(tag.unwrap_or("latest"))
             .build(),
     };
-    let ecr = aws_sdk_ecr::Client::new(aws);
+    let config = aws_sdk_ecr::config::Builder::from(aws)
+        .region(aws_sdk_ecr::config::Region::new(registry.region.clone()))
+        .build();
+    let ecr = aws_sdk_ecr::Client::from_conf(config);
     let result = ecr
         .describe_images()
+        .registry_id(&registry.account)
         .repository_name(reference.repository())
         .image_ids(id)
         .send()

@@ -270,10 +270,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_target_that_refuses_gets_a_502() {
-        let closed = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a port nobody listens on");
-        let (addr, _) = gateway(closed, true).await;
+        let closed = harness::closed_port();
+        let (addr, _) = gateway(closed.addr(), true).await;
         assert_eq!(get(addr, "/payment").await, (502, "Bad gateway".to_owned()));
     }
 

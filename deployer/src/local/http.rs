@@ -87,11 +87,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_port_is_described_as_refused() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("port")
-            .port();
-        let uri: Uri = format!("http://127.0.0.1:{port}/").parse().expect("uri");
+        let closed = harness::closed_port();
+        let uri: Uri = format!("http://{}/", closed.addr()).parse().expect("uri");
         let err = call(&client(false), Method::GET, uri, Duration::from_secs(2))
             .await
             .expect_err("nothing listens");

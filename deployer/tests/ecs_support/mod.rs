@@ -126,8 +126,15 @@ impl World {
             .expect("an ARN")
     }
 
-    /// Creates service `name` in `C` on `task_definition`.
+    /// Creates service `name` in `C` on `task_definition`, with the launch
+    /// type the task definition is for (moto would default to EC2).
     pub fn service(&self, name: &str, task_definition: &str, desired: i32) {
+        let (td, _) = self.describe(task_definition);
+        let launch_type = if td.requires_compatibilities().contains(&Compatibility::Ec2) {
+            aws_sdk_ecs::types::LaunchType::Ec2
+        } else {
+            aws_sdk_ecs::types::LaunchType::Fargate
+        };
         self.runtime
             .block_on(
                 self.ecs
@@ -136,6 +143,7 @@ impl World {
                     .service_name(name)
                     .task_definition(task_definition)
                     .desired_count(desired)
+                    .launch_type(launch_type)
                     .send(),
             )
             .expect("create the service");
@@ -222,8 +230,33 @@ impl World {
         self.deployer_in(CLUSTER, args)
     }
 
+    /// Starts the real `deployer` against the proxy, on cluster `C`, with
+    /// stdout and stderr in files of the world's directory.
+    pub fn spawn_deployer(&self, args: &[&str]) -> harness::ChildGuard {
+        let mut cmd = self.command(CLUSTER, args);
+        let log = |name: &str| {
+            std::fs::File::create(self.dir.path().join(name)).expect("create a log file")
+        };
+        cmd.stdout(log("deployer.stdout"))
+            .stderr(log("deployer.stderr"));
+        harness::ChildGuard::spawn("deployer", &mut cmd)
+    }
+
     /// Runs the real `deployer` against the proxy, on `cluster`.
     pub fn deployer_in(&self, cluster: &str, args: &[&str]) -> Output {
+        let mut cmd = self.command(cluster, args);
+        let out = cmd.output().expect("run deployer");
+        eprintln!(
+            "$ deployer {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn command(&self, cluster: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
         cmd.args(args)
             .args(["--cluster", cluster])
@@ -236,15 +269,7 @@ impl World {
             cmd.env(key, value);
         }
         cmd.env("AWS_ENDPOINT_URL", &self.proxy.endpoint);
-        let out = cmd.output().expect("run deployer");
-        eprintln!(
-            "$ deployer {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        cmd
     }
 }
 
@@ -345,9 +370,12 @@ pub fn rich_task_definition(app: &str, port: i32, image: &str) -> (TaskDefinitio
                 .build(),
         )
         .build();
+    // As deployer registers them: prune deregisters only revisions that
+    // say they are deployer's.
     let tags = vec![
         Tag::builder().key("team").value("payments").build(),
         Tag::builder().key("cost-centre").value("4711").build(),
+        Tag::builder().key("ManagedBy").value("deployer").build(),
     ];
     (td, tags)
 }

@@ -46,6 +46,13 @@ pub enum Behaviour {
     FailsAndRollsBack { after: u32 },
     /// IN_PROGRESS for ever, no task running.
     Hangs,
+    /// A native strategy's deployment: traffic shifts for `after` looks,
+    /// bakes (lifecycle stage BAKE_TIME) for `bake` more, then COMPLETES.
+    Bakes { after: u32, bake: u32 },
+    /// At the `after`-th look the CloudWatch alarm `alarm` goes off: the
+    /// deployment is FAILED and ECS rolls back, the service deployment
+    /// naming the alarm among `triggeredAlarmNames`.
+    AlarmRollsBack { after: u32, alarm: &'static str },
 }
 
 /// A test's script.
@@ -57,6 +64,16 @@ pub struct Script {
     pub default: Behaviour,
     /// Extra running tasks, as `(cluster, family:revision)`.
     pub stray_tasks: Vec<(String, String)>,
+    /// How many DescribeServices answers after each UpdateService still
+    /// show the deployments as they were before it: the ECS API is
+    /// eventually consistent.
+    pub lag: u32,
+    /// Whether ListServiceDeployments, DescribeServiceDeployments and
+    /// StopServiceDeployment answer (ECS) or not (moto, older partitions).
+    pub service_deployments: bool,
+    /// A native strategy and its bake time in minutes, shown in the
+    /// service's deployment configuration.
+    pub native: Option<(&'static str, i64)>,
 }
 
 impl Default for Script {
@@ -65,6 +82,9 @@ impl Default for Script {
             by_revision: HashMap::new(),
             default: Behaviour::Completes { after: 2 },
             stray_tasks: Vec::new(),
+            lag: 0,
+            service_deployments: false,
+            native: None,
         }
     }
 }
@@ -73,6 +93,25 @@ impl Script {
     /// `revision` behaves as `behaviour`.
     pub fn with(mut self, revision: i64, behaviour: Behaviour) -> Self {
         self.by_revision.insert(revision, behaviour);
+        self
+    }
+
+    /// The service deployments API answers.
+    pub fn with_service_deployments(mut self) -> Self {
+        self.service_deployments = true;
+        self
+    }
+
+    /// The service uses the native `strategy` with `bake_minutes` of bake.
+    pub fn native(mut self, strategy: &'static str, bake_minutes: i64) -> Self {
+        self.native = Some((strategy, bake_minutes));
+        self
+    }
+
+    /// The first `reads` DescribeServices after each UpdateService are
+    /// stale.
+    pub fn lagging(mut self, reads: u32) -> Self {
+        self.lag = reads;
         self
     }
 
@@ -91,11 +130,54 @@ struct ServiceState {
     polls: HashMap<String, u32>,
     desired: i64,
     arn_prefix: String,
+    /// Stale answers still to give, and the deployments they show.
+    stale: Option<(u32, Vec<Value>)>,
+}
+
+/// A service deployment: one per UpdateService that starts a deployment; a
+/// rollback stays within it.
+#[derive(Debug, Clone)]
+struct Sd {
+    key: (String, String),
+    deployment_id: String,
+    arn: String,
+    service_arn: String,
+    cluster_arn: String,
+    created_at: f64,
+    status: &'static str,
+    reason: String,
+    stage: Option<&'static str>,
+    alarms: Vec<String>,
+}
+
+impl Sd {
+    fn json(&self, native: Option<(&'static str, i64)>) -> Value {
+        let mut sd = json!({
+            "serviceDeploymentArn": self.arn,
+            "serviceArn": self.service_arn,
+            "clusterArn": self.cluster_arn,
+            "createdAt": self.created_at,
+            "status": self.status,
+            "statusReason": self.reason,
+        });
+        if let Some(stage) = self.stage {
+            sd["lifecycleStage"] = json!(stage);
+        }
+        if let Some((strategy, bake)) = native {
+            sd["deploymentConfiguration"] =
+                json!({"strategy": strategy, "bakeTimeInMinutes": bake});
+        }
+        if !self.alarms.is_empty() {
+            sd["alarms"] = json!({"status": "TRIGGERED", "triggeredAlarmNames": self.alarms});
+        }
+        sd
+    }
 }
 
 #[derive(Debug, Default)]
 struct Shared {
     script: Option<Script>,
+    sds: Vec<Sd>,
     services: HashMap<(String, String), ServiceState>,
     stopped: Vec<Value>,
     calls: Vec<String>,
@@ -260,6 +342,26 @@ async fn forward(State(app): State<App>, request: Request<Body>) -> Response<Bod
         .map(str::to_owned);
     let request_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
 
+    if matches!(
+        ecs_op.as_deref(),
+        Some("ListServiceDeployments" | "DescribeServiceDeployments")
+    ) {
+        // moto has no service deployments API (it answers 500). Where the
+        // script says ECS has one, the proxy plays it; otherwise it answers
+        // as an endpoint without the operation does, so that deployer takes
+        // its DescribeServices path at once.
+        let op = ecs_op.as_deref().unwrap_or_default();
+        return match service_deployments(&app, op, &request_json) {
+            Some(answer) => json_answer(&answer),
+            None => unknown_operation(op),
+        };
+    }
+    if ecs_op.as_deref() == Some("StopServiceDeployment") {
+        return match stop_service_deployment(&app, &request_json) {
+            Some(answer) => json_answer(&answer),
+            None => unknown_operation("StopServiceDeployment"),
+        };
+    }
     if ecs_op.as_deref() == Some("UpdateService") {
         ensure_state(&app, &parts.headers, &request_json).await;
     }
@@ -315,6 +417,87 @@ async fn forward(State(app): State<App>, request: Request<Body>) -> Response<Bod
     }
     builder
         .body(Body::from(body))
+        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+}
+
+/// ListServiceDeployments and DescribeServiceDeployments, from the
+/// proxy's own records; `None` when the script has no such API.
+fn service_deployments(app: &App, op: &str, request: &Value) -> Option<Value> {
+    let shared = lock(&app.shared);
+    let script = shared.script.as_ref()?;
+    if !script.service_deployments {
+        return None;
+    }
+    let native = script.native;
+    if op == "ListServiceDeployments" {
+        let cluster = name_of(request["cluster"].as_str().unwrap_or("default"));
+        let service = name_of(request["service"].as_str().unwrap_or_default());
+        let briefs: Vec<Value> = shared
+            .sds
+            .iter()
+            .filter(|sd| sd.key == (cluster.clone(), service.clone()))
+            .map(|sd| sd.json(native))
+            .collect();
+        return Some(json!({ "serviceDeployments": briefs }));
+    }
+    let asked: Vec<&str> = request["serviceDeploymentArns"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let found: Vec<Value> = shared
+        .sds
+        .iter()
+        .filter(|sd| asked.contains(&sd.arn.as_str()))
+        .map(|sd| sd.json(native))
+        .collect();
+    Some(json!({ "serviceDeployments": found, "failures": [] }))
+}
+
+/// StopServiceDeployment(ROLLBACK): the service deployment rolls back
+/// within itself, to the revision the service last completed.
+fn stop_service_deployment(app: &App, request: &Value) -> Option<Value> {
+    let mut shared = lock(&app.shared);
+    if !shared.script.as_ref()?.service_deployments {
+        return None;
+    }
+    let arn = request["serviceDeploymentArn"].as_str()?.to_owned();
+    let sd = shared
+        .sds
+        .iter_mut()
+        .find(|sd| sd.arn == arn && sd.status == "IN_PROGRESS")?;
+    sd.status = "ROLLBACK_IN_PROGRESS";
+    sd.reason = "rollback requested with StopServiceDeployment".to_owned();
+    let (key, id) = (sd.key.clone(), sd.deployment_id.clone());
+    let back = {
+        let state = shared.services.get_mut(&key)?;
+        if let Some(d) = state.deployments.iter_mut().find(|d| d["id"] == json!(id)) {
+            d["rolloutState"] = json!("FAILED");
+            d["rolloutStateReason"] = json!("rolled back on request");
+        }
+        state.last_completed.clone()
+    };
+    start_deployment(&mut shared, &key, &back);
+    Some(json!({ "serviceDeploymentArn": arn }))
+}
+
+fn json_answer(body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Body::from(body.to_string()))
+        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+}
+
+fn unknown_operation(op: &str) -> Response<Body> {
+    let body = json!({
+        "__type": "UnknownOperationException",
+        "message": format!("{op} is not supported by this endpoint"),
+    });
+    Response::builder()
+        .status(StatusCode::BAD_REQUEST)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amzn-errortype", "UnknownOperationException")
+        .body(Body::from(body.to_string()))
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "response"))
 }
 
@@ -451,6 +634,7 @@ fn initial_state(shared: &mut Shared, service: &Value) -> ServiceState {
         polls: HashMap::new(),
         desired,
         arn_prefix,
+        stale: None,
     }
 }
 
@@ -472,11 +656,42 @@ fn rewrite_services(app: &App, response: &mut Value, advance: bool) {
                 state.desired = desired;
             }
         }
+        let stale = if advance {
+            take_stale(&mut shared, &key)
+        } else {
+            None
+        };
+        if let Some(old) = stale {
+            if let Some(state) = shared.services.get(&key) {
+                let mut view = ServiceState {
+                    deployments: old,
+                    events: state.events.clone(),
+                    ..ServiceState::default()
+                };
+                view.arn_prefix.clone_from(&state.arn_prefix);
+                let mut stale_shared = Shared::default();
+                stale_shared.services.insert(key.clone(), view);
+                overlay(&stale_shared, &key, service);
+            }
+            continue;
+        }
         if advance {
             step(&mut shared, &key);
         }
         overlay(&shared, &key, service);
     }
+}
+
+/// The stale view to answer instead of the real one, while the lag lasts.
+fn take_stale(shared: &mut Shared, key: &(String, String)) -> Option<Vec<Value>> {
+    let state = shared.services.get_mut(key)?;
+    let (left, old) = state.stale.as_mut()?;
+    if *left == 0 {
+        state.stale = None;
+        return None;
+    }
+    *left -= 1;
+    Some(old.clone())
 }
 
 fn overlay(shared: &Shared, key: &(String, String), service: &mut Value) {
@@ -497,6 +712,10 @@ fn overlay(shared: &Shared, key: &(String, String), service: &mut Value) {
         service["taskDefinition"] = primary["taskDefinition"].clone();
     }
     service["deployments"] = json!(state.deployments);
+    if let Some((strategy, bake)) = shared.script.as_ref().and_then(|s| s.native) {
+        service["deploymentConfiguration"]["strategy"] = json!(strategy);
+        service["deploymentConfiguration"]["bakeTimeInMinutes"] = json!(bake);
+    }
     service["runningCount"] = json!(running);
     service["pendingCount"] = json!(pending);
     let mut events = state.events.clone();
@@ -528,6 +747,7 @@ fn start_deployment(shared: &mut Shared, key: &(String, String), td: &str) {
         }
     }
     let at = now();
+    let prefix = state.arn_prefix.clone();
     state.deployments.insert(
         0,
         json!({
@@ -547,6 +767,46 @@ fn start_deployment(shared: &mut Shared, key: &(String, String), td: &str) {
             key.1
         ),
     );
+    let rolling_back = shared
+        .sds
+        .iter()
+        .any(|sd| sd.key == *key && sd.status == "ROLLBACK_IN_PROGRESS");
+    if !rolling_back {
+        for sd in shared.sds.iter_mut().filter(|sd| sd.key == *key) {
+            if sd.status == "IN_PROGRESS" {
+                sd.status = "STOPPED";
+                sd.reason = format!("deployment {id} replaced it");
+            }
+        }
+        let (cluster, service) = key;
+        shared.sds.push(Sd {
+            key: key.clone(),
+            deployment_id: id.clone(),
+            arn: format!(
+                "{prefix}:service-deployment/{cluster}/{service}/{}",
+                id.trim_start_matches("ecs-svc/")
+            ),
+            service_arn: format!("{prefix}:service/{cluster}/{service}"),
+            cluster_arn: format!("{prefix}:cluster/{cluster}"),
+            created_at: at,
+            status: "IN_PROGRESS",
+            reason: String::new(),
+            stage: None,
+            alarms: Vec::new(),
+        });
+    }
+}
+
+/// The service deployment deployment `id` belongs to: its own, or the one
+/// it rolls back within.
+fn sd_of<'s>(shared: &'s mut Shared, key: &(String, String), id: &str) -> Option<&'s mut Sd> {
+    let own = shared.sds.iter().rposition(|sd| sd.deployment_id == id);
+    let within = shared
+        .sds
+        .iter()
+        .rposition(|sd| sd.key == *key && sd.status == "ROLLBACK_IN_PROGRESS");
+    let i = own.or(within)?;
+    shared.sds.get_mut(i)
 }
 
 /// One DescribeServices' worth of ECS work.
@@ -581,8 +841,24 @@ fn step(shared: &mut Shared, key: &(String, String)) {
         .copied()
         .unwrap_or(script.default);
     let desired = state.desired;
+    let done = match behaviour {
+        Behaviour::Completes { after } => polls >= after,
+        Behaviour::Bakes { after, bake } => polls >= after + bake,
+        _ => false,
+    };
+    if let (Behaviour::Bakes { after, .. }, false) = (behaviour, done) {
+        let stage = if polls > after {
+            "BAKE_TIME"
+        } else {
+            "PRODUCTION_TRAFFIC_SHIFT"
+        };
+        if let Some(sd) = sd_of(shared, key, &id) {
+            sd.stage = Some(stage);
+        }
+        return;
+    }
     match behaviour {
-        Behaviour::Completes { after } if polls >= after => {
+        Behaviour::Completes { .. } | Behaviour::Bakes { .. } if done => {
             state.deployments.retain(|d| d["id"] == json!(id));
             let d = &mut state.deployments[0];
             d["rolloutState"] = json!("COMPLETED");
@@ -596,6 +872,14 @@ fn step(shared: &mut Shared, key: &(String, String)) {
                 key,
                 format!("(service {}) has reached a steady state.", key.1),
             );
+            if let Some(sd) = sd_of(shared, key, &id) {
+                sd.status = if sd.status == "ROLLBACK_IN_PROGRESS" {
+                    "ROLLBACK_SUCCESSFUL"
+                } else {
+                    "SUCCESSFUL"
+                };
+                sd.stage = None;
+            }
         }
         Behaviour::Completes { .. } => {
             let d = &mut state.deployments[index];
@@ -631,10 +915,28 @@ fn step(shared: &mut Shared, key: &(String, String)) {
                     key,
                     format!("(service {}) rolling back to {}.", key.1, name_of(&back)),
                 );
+                if let Some(sd) = sd_of(shared, key, &id) {
+                    sd.status = "ROLLBACK_IN_PROGRESS";
+                    sd.reason = "ECS deployment circuit breaker: tasks failed to start.".to_owned();
+                }
                 start_deployment(shared, key, &back);
             }
         }
-        Behaviour::Hangs => {}
+        Behaviour::AlarmRollsBack { after, alarm } if polls >= after => {
+            let back = state.last_completed.clone();
+            let reason = format!("CloudWatch alarm(s) {alarm} went into ALARM state.");
+            let d = &mut state.deployments[index];
+            d["rolloutState"] = json!("FAILED");
+            d["rolloutStateReason"] = json!(reason);
+            d["status"] = json!("ACTIVE");
+            if let Some(sd) = sd_of(shared, key, &id) {
+                sd.status = "ROLLBACK_IN_PROGRESS";
+                sd.reason = reason;
+                sd.alarms = vec![alarm.to_owned()];
+            }
+            start_deployment(shared, key, &back);
+        }
+        Behaviour::Bakes { .. } | Behaviour::AlarmRollsBack { .. } | Behaviour::Hangs => {}
     }
 }
 
@@ -800,6 +1102,12 @@ async fn update_service(app: &App, request: &Value, response: &mut Value, header
         });
         if let Some(arn) = arn {
             if current.as_deref() != Some(arn.as_str()) {
+                let lag = shared.script.as_ref().map_or(0, |s| s.lag);
+                if let Some(state) = shared.services.get_mut(&key) {
+                    if lag > 0 {
+                        state.stale = Some((lag, state.deployments.clone()));
+                    }
+                }
                 start_deployment(&mut shared, &key, &arn);
             }
         }

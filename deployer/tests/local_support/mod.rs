@@ -123,13 +123,15 @@ pub struct TestFleet {
     pub gateway: String,
     dir: tempfile::TempDir,
     http: reqwest::blocking::Client,
+    _reserved: harness::HeldPort,
 }
 
 impl TestFleet {
     /// A new fleet on a free port, with the shipped JSON made quicker.
     pub fn new() -> Self {
         images();
-        let port = harness::free_port();
+        let reserved = harness::reserve_port();
+        let port = reserved.port;
         let dir = tempfile::tempdir().expect("temp dir");
         let config_dir = dir.path().join("config");
         std::fs::create_dir(&config_dir).expect("config dir");
@@ -161,6 +163,7 @@ impl TestFleet {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .expect("http client"),
+            _reserved: reserved,
         }
     }
 

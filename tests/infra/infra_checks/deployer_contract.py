@@ -43,13 +43,19 @@ CALL = re.compile(r"\b(" + "|".join(CLIENTS) + r")\s*\.\s*([a-z][a-z0-9_]*)\s*\(
 OPERATION_MODULE = re.compile(r"\baws_sdk_(" + "|".join(CRATES) + r")::operation::([a-z][a-z0-9_]*)\b")
 
 
+# Operations the Rust SDK has and the pinned botocore's models (the version
+# checkov requires) predate: ECS added StopServiceDeployment in 2025.
+NEWER_THAN_BOTOCORE = {"ecs": {"StopServiceDeployment"}}
+
+
 def _operations() -> dict[str, dict[str, str]]:
     """Per client name: snake_case operation -> IAM action, from botocore's models."""
     session = botocore.session.get_session()
     table: dict[str, dict[str, str]] = {}
     for client, (service, prefix) in CLIENTS.items():
         model = session.get_service_model(service)
-        table[client] = {xform_name(op): f"{prefix}:{op}" for op in model.operation_names}
+        names = set(model.operation_names) | NEWER_THAN_BOTOCORE.get(client, set())
+        table[client] = {xform_name(op): f"{prefix}:{op}" for op in names}
     return table
 
 
