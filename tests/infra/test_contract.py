@@ -103,6 +103,41 @@ MISTAKES = [
         "service-a: the priority of the rule for /medical is [101], the JSON asks for [100]",
         id="renumbered-priority",
     ),
+    pytest.param(
+        "modules/observability/main.tf",
+        "threshold           = each.value.error_rate_percent",
+        "threshold           = 10",
+        "service-a: the 5xx-rate alarm's threshold is 10, the JSON asks for 5.0",
+        id="error-rate-threshold-ignored",
+    ),
+    pytest.param(
+        "modules/observability/main.tf",
+        'expression  = "IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)"',
+        'expression  = "errors"',
+        "service-b: the 5xx-rate alarm returns no metric-math rate",
+        id="error-count-instead-of-rate",
+    ),
+    pytest.param(
+        "apps.tf",
+        'names    = ["${local.cluster_name}-${name}-5xx-rate", "${local.cluster_name}-${name}-latency-p99"]',
+        'names    = ["${local.cluster_name}-${name}-5xx-rate", "${local.cluster_name}-${name}-latency"]',
+        "service-a: deployment alarm 'ecs-pipeline-service-a-latency' is no alarm of the stack",
+        id="deployment-alarm-that-does-not-exist",
+    ),
+    pytest.param(
+        "apps.tf",
+        "} if app.alarms.enabled",
+        "} if app.alarms.enabled && app.launch_type == \"EC2\"",
+        "service-b: the service has no deployment alarms",
+        id="service-without-deployment-alarms",
+    ),
+    pytest.param(
+        "modules/observability/main.tf",
+        '{ stat = "p99", label = "p99" }',
+        '{ stat = "p90", label = "p90" }',
+        "service-b: the dashboard has no TargetResponseTime p99 widget",
+        id="dashboard-without-p99",
+    ),
 ]
 
 
