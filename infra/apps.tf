@@ -122,7 +122,9 @@ locals {
   # Each service's deployment alarms: its app's 5xx-rate and p99-latency
   # alarms, named as modules/observability names them (its output
   # deployment_alarms says the same; tests/infra checks that both agree and
-  # that every name is an alarm that exists).
+  # that every name is an alarm that exists). ECS looks the alarms up when a
+  # deployment runs, not when the service is created, so the order in which
+  # one apply creates them does not matter.
   deployment_alarms = {
     for name, app in local.apps : name => {
       names    = ["${local.cluster_name}-${name}-5xx-rate", "${local.cluster_name}-${name}-latency-p99"]
