@@ -17,7 +17,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use app::{
-    defaults, AppConfig, Deploy, HealthCheck, LaunchType, Microservice, Replicas, Scaling,
+    defaults, Alarms, AppConfig, Deploy, HealthCheck, LaunchType, Microservice, Replicas, Scaling,
     RESERVED_ENV,
 };
 pub use error::{ConfigError, EnvError, Problem};

@@ -173,7 +173,10 @@ fn scaling(cfg: &AppConfig, p: &mut Problems) {
 
 fn alarms(cfg: &AppConfig, p: &mut Problems) {
     let a = &cfg.alarms;
-    if !(a.period_seconds == 10 || a.period_seconds == 30 || (a.period_seconds >= 60 && a.period_seconds % 60 == 0)) {
+    if !(a.period_seconds == 10
+        || a.period_seconds == 30
+        || (a.period_seconds >= 60 && a.period_seconds % 60 == 0))
+    {
         p.push(
             "alarms.period_seconds",
             format!("{} is not 10, 30 or a multiple of 60", a.period_seconds),
