@@ -20,6 +20,14 @@ locals {
     health_interval      = 15
     health_matcher       = "200"
     deregistration_delay = 15
+    alarms_enabled       = true
+    alarms_rollback      = true
+    alarm_period         = 60
+    alarm_evaluation     = 3
+    error_rate_percent   = 5
+    latency_p99_ms       = 1000
+    unhealthy_periods    = 3
+    ceiling_percent      = 90
   }
 
   apps = {
@@ -89,6 +97,19 @@ locals {
       repository           = coalesce(try(app.deploy.repository, null), app.app)
       log_group            = "/ecs/${app.app}"
       deregistration_delay = try(app.deploy.deregistration_delay_seconds, local.defaults.deregistration_delay)
+
+      # AppConfig::alarms (config::Alarms)
+      alarms = {
+        enabled            = try(app.alarms.enabled, local.defaults.alarms_enabled)
+        rollback           = try(app.alarms.rollback, local.defaults.alarms_rollback)
+        period             = try(app.alarms.period_seconds, local.defaults.alarm_period)
+        evaluation_periods = try(app.alarms.evaluation_periods, local.defaults.alarm_evaluation)
+        error_rate_percent = try(app.alarms.error_rate_percent, local.defaults.error_rate_percent)
+        latency_p99_ms     = try(app.alarms.latency_p99_ms, local.defaults.latency_p99_ms)
+        unhealthy_periods  = try(app.alarms.unhealthy_periods, local.defaults.unhealthy_periods)
+        cpu_percent        = try(app.alarms.cpu_percent, local.defaults.ceiling_percent)
+        memory_percent     = try(app.alarms.memory_percent, local.defaults.ceiling_percent)
+      }
     }
   }
 
@@ -99,4 +120,17 @@ locals {
   # HTTPS is decided from inputs alone, so that it is known at plan time
   # even when the certificate is created in the same apply.
   https_enabled = var.certificate_arn != null || (var.domain_name != null && var.create_certificate)
+
+  # Each service's deployment alarms: its app's 5xx-rate and p99-latency
+  # alarms, named as modules/observability names them (its output
+  # deployment_alarms says the same; tests/infra checks that both agree and
+  # that every name is an alarm that exists). ECS looks the alarms up when a
+  # deployment runs, not when the service is created, so the order in which
+  # one apply creates them does not matter.
+  deployment_alarms = {
+    for name, app in local.apps : name => {
+      names    = ["${local.cluster_name}-${name}-5xx-rate", "${local.cluster_name}-${name}-latency-p99"]
+      rollback = app.alarms.rollback
+    } if app.alarms.enabled
+  }
 }

@@ -134,4 +134,27 @@ module "ecs" {
   ec2_max_size         = var.ec2_max_size
   fargate_base         = var.fargate_base
   fargate_spot_weight  = var.fargate_spot_weight
+  deployment_alarms    = local.deployment_alarms
+}
+
+# Alarms from each app's JSON, the notification topic and the dashboard.
+# Service names come from the JSON, not from module.ecs, since the services
+# name this module's alarms as their deployment alarms.
+module "observability" {
+  source = "./modules/observability"
+
+  name                     = local.cluster_name
+  cluster_name             = local.cluster_name
+  load_balancer_arn_suffix = module.alb.arn_suffix
+  apps = {
+    for name, app in local.apps : name => merge(app.alarms, {
+      service                 = app.service
+      target_group_arn_suffix = module.alb.target_group_arn_suffixes[name]
+      min                     = app.min
+      max                     = app.max
+    })
+  }
+  container_insights = var.container_insights != "disabled"
+  alb_5xx_threshold  = var.alb_5xx_threshold
+  alarm_email        = var.alarm_email
 }

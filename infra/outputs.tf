@@ -82,3 +82,18 @@ output "nat_public_ips" {
   description = "Public IPs the tasks reach the internet from (for allow-lists elsewhere)."
   value       = module.network.nat_public_ips
 }
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic every alarm notifies."
+  value       = module.observability.topic_arn
+}
+
+output "alarm_names" {
+  description = "Names of each app's CloudWatch alarms, keyed by app name (what `deployer status` reads)."
+  value       = module.observability.alarm_names
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard."
+  value       = module.observability.dashboard_name
+}

@@ -177,6 +177,18 @@ variable "fargate_spot_weight" {
   default     = 0
 }
 
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic (AWS asks it to confirm); null subscribes nobody."
+  type        = string
+  default     = null
+}
+
+variable "alb_5xx_threshold" {
+  description = "5xx answers per minute the load balancer itself may give, for 3 minutes, before its alarm fires."
+  type        = number
+  default     = 10
+}
+
 variable "jenkins_role_enabled" {
   description = "Create an EKS Pod Identity role with the deployer policy for the Jenkins agents' service account."
   type        = bool

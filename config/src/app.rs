@@ -59,6 +59,10 @@ pub struct AppConfig {
     pub environment: BTreeMap<String, String>,
     /// Where and how the app is deployed.
     pub deploy: Deploy,
+    /// CloudWatch alarms on the app and the deployment alarms ECS rolls a
+    /// deploy back on. Every field has a default.
+    #[serde(default)]
+    pub alarms: Alarms,
 }
 
 /// ECS launch type.
@@ -201,6 +205,58 @@ impl Default for Scaling {
             memory_target: defaults::scaling_target(),
             scale_in_cooldown_seconds: defaults::scale_in_cooldown(),
             scale_out_cooldown_seconds: defaults::scale_out_cooldown(),
+        }
+    }
+}
+
+/// CloudWatch alarms on one app (infra/modules/observability). Rates come
+/// from metric math over the load balancer's counts; a period without
+/// requests counts as healthy, a period without ECS metrics as breaching.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alarms {
+    /// Create the app's alarms and dashboard widgets.
+    #[serde(default = "defaults::alarms_enabled")]
+    pub enabled: bool,
+    /// ECS rolls a deploy back when the 5xx or latency alarm fires during it
+    /// (the service's deployment alarms).
+    #[serde(default = "defaults::alarms_rollback")]
+    pub rollback: bool,
+    /// Seconds per evaluation period (10, 30 or a multiple of 60).
+    #[serde(default = "defaults::alarm_period")]
+    pub period_seconds: u32,
+    /// Consecutive breaching periods before an alarm fires (1-10).
+    #[serde(default = "defaults::alarm_evaluation_periods")]
+    pub evaluation_periods: u32,
+    /// Target 5xx answers as a percentage of requests, in (0, 100].
+    #[serde(default = "defaults::error_rate_percent")]
+    pub error_rate_percent: f64,
+    /// p99 target response time, in milliseconds.
+    #[serde(default = "defaults::latency_p99_ms")]
+    pub latency_p99_ms: u32,
+    /// Periods with an unhealthy target before the alarm fires (1-10).
+    #[serde(default = "defaults::unhealthy_periods")]
+    pub unhealthy_periods: u32,
+    /// Average service CPU utilisation (%) that counts as near the ceiling.
+    #[serde(default = "defaults::ceiling_percent")]
+    pub cpu_percent: f64,
+    /// Average service memory utilisation (%) that counts as near the ceiling.
+    #[serde(default = "defaults::ceiling_percent")]
+    pub memory_percent: f64,
+}
+
+impl Default for Alarms {
+    fn default() -> Self {
+        Alarms {
+            enabled: defaults::alarms_enabled(),
+            rollback: defaults::alarms_rollback(),
+            period_seconds: defaults::alarm_period(),
+            evaluation_periods: defaults::alarm_evaluation_periods(),
+            error_rate_percent: defaults::error_rate_percent(),
+            latency_p99_ms: defaults::latency_p99_ms(),
+            unhealthy_periods: defaults::unhealthy_periods(),
+            cpu_percent: defaults::ceiling_percent(),
+            memory_percent: defaults::ceiling_percent(),
         }
     }
 }
@@ -404,5 +460,37 @@ pub mod defaults {
     /// services finish in-flight requests on SIGTERM anyway.
     pub fn deregistration_delay() -> u32 {
         15
+    }
+    /// Alarms are on.
+    pub fn alarms_enabled() -> bool {
+        true
+    }
+    /// Deployment alarms roll a deploy back.
+    pub fn alarms_rollback() -> bool {
+        true
+    }
+    /// Alarm period (s).
+    pub fn alarm_period() -> u32 {
+        60
+    }
+    /// Breaching periods before an alarm fires.
+    pub fn alarm_evaluation_periods() -> u32 {
+        3
+    }
+    /// 5xx rate threshold (%).
+    pub fn error_rate_percent() -> f64 {
+        5.0
+    }
+    /// p99 latency threshold (ms).
+    pub fn latency_p99_ms() -> u32 {
+        1000
+    }
+    /// Periods with an unhealthy target before the alarm fires.
+    pub fn unhealthy_periods() -> u32 {
+        3
+    }
+    /// CPU and memory ceiling (%).
+    pub fn ceiling_percent() -> f64 {
+        90.0
     }
 }

@@ -19,6 +19,7 @@ pub fn app(cfg: &AppConfig) -> Vec<Problem> {
     resources(cfg, &mut p);
     replicas(cfg, &mut p);
     scaling(cfg, &mut p);
+    alarms(cfg, &mut p);
     health_check(cfg, &mut p);
     microservices(cfg, &mut p);
     environment(cfg, &mut p);
@@ -167,6 +168,39 @@ fn scaling(cfg: &AppConfig, p: &mut Problems) {
         if !(value > 0.0 && value <= 100.0) {
             p.push(field, format!("{value} is not a percentage in (0, 100]"));
         }
+    }
+}
+
+fn alarms(cfg: &AppConfig, p: &mut Problems) {
+    let a = &cfg.alarms;
+    if !(a.period_seconds == 10
+        || a.period_seconds == 30
+        || (a.period_seconds >= 60 && a.period_seconds % 60 == 0))
+    {
+        p.push(
+            "alarms.period_seconds",
+            format!("{} is not 10, 30 or a multiple of 60", a.period_seconds),
+        );
+    }
+    for (field, value) in [
+        ("alarms.evaluation_periods", a.evaluation_periods),
+        ("alarms.unhealthy_periods", a.unhealthy_periods),
+    ] {
+        if !(1..=10).contains(&value) {
+            p.push(field, format!("{value} is outside 1..=10"));
+        }
+    }
+    for (field, value) in [
+        ("alarms.error_rate_percent", a.error_rate_percent),
+        ("alarms.cpu_percent", a.cpu_percent),
+        ("alarms.memory_percent", a.memory_percent),
+    ] {
+        if !(value > 0.0 && value <= 100.0) {
+            p.push(field, format!("{value} is not a percentage in (0, 100]"));
+        }
+    }
+    if a.latency_p99_ms == 0 {
+        p.push("alarms.latency_p99_ms", "must be above 0");
     }
 }
 

@@ -191,3 +191,49 @@ fn container_environment_adds_what_every_deploy_sets() {
     assert_eq!(env["APP_VERSION"], "abc1234");
     assert_eq!(env["RUST_LOG"], "info");
 }
+
+#[test]
+fn alarm_defaults_apply_and_bad_alarm_values_are_named() {
+    let doc = shipped("service-a");
+    assert!(
+        doc.get("alarms").is_none(),
+        "the shipped JSON leaves alarms to their defaults"
+    );
+    let cfg = config::parse(Path::new("a.json"), &doc.to_string()).expect("valid");
+    assert_eq!(cfg.alarms, config::Alarms::default());
+    assert!(cfg.alarms.enabled && cfg.alarms.rollback);
+    assert_eq!(cfg.alarms.period_seconds, 60);
+    assert_eq!(cfg.alarms.error_rate_percent, 5.0);
+    assert_eq!(cfg.alarms.latency_p99_ms, 1000);
+
+    let mut doc = shipped("service-a");
+    doc["alarms"] = serde_json::json!({"latency_p99_ms": 250, "rollback": false});
+    let cfg = config::parse(Path::new("a.json"), &doc.to_string()).expect("valid");
+    assert_eq!(
+        (cfg.alarms.latency_p99_ms, cfg.alarms.rollback),
+        (250, false)
+    );
+    assert_eq!(
+        cfg.alarms.evaluation_periods, 3,
+        "the rest keep their defaults"
+    );
+
+    let mut doc = shipped("service-a");
+    doc["alarms"] = serde_json::json!({
+        "period_seconds": 45,
+        "evaluation_periods": 0,
+        "error_rate_percent": 0,
+        "cpu_percent": 120,
+        "latency_p99_ms": 0
+    });
+    let msg = rejection(doc);
+    for needle in [
+        "field `alarms.period_seconds`: 45 is not 10, 30 or a multiple of 60",
+        "`alarms.evaluation_periods`",
+        "`alarms.error_rate_percent`",
+        "`alarms.cpu_percent`",
+        "`alarms.latency_p99_ms`",
+    ] {
+        assert!(msg.contains(needle), "{needle} missing from: {msg}");
+    }
+}

@@ -112,6 +112,9 @@ pub enum Command {
     Up(UpArgs),
     /// Remove everything `up` started.
     Down(DownArgs),
+    /// An app's log events, newest last (CloudWatch Logs, or the local
+    /// fleet's containers with `--target local`).
+    Logs(LogsArgs),
 }
 
 /// Which image to deploy.
@@ -284,6 +287,35 @@ pub struct DownArgs {}
 /// they do not fit.
 pub fn parse() -> Cli {
     try_parse_from(std::env::args_os()).unwrap_or_else(|err| err.exit())
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// The app.
+    #[arg(value_name = "APP")]
+    pub app: String,
+
+    /// How far back to start, such as 30s, 15m or 2h.
+    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    pub since: String,
+
+    /// Keep printing new events until interrupted.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+
+    /// How often `--follow` asks for new events.
+    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    pub poll_interval: String,
+
+    /// CloudWatch Logs filter pattern, such as `ERROR` or `{ $.level = "WARN" }`
+    /// (on the local target: lines containing every term).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+
+    /// One task: its ECS task ID or ARN (on the local target, a container
+    /// name or ID).
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
 }
 
 /// Parses `args`. Deploy flags given before a subcommand

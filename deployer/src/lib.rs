@@ -6,6 +6,7 @@
 //! * [`local`] runs the same apps on the local Docker engine behind a
 //!   gateway that applies the load balancer's rules.
 
+pub mod alarms;
 pub mod apps;
 pub mod aws;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod exit;
 pub mod image;
 pub mod in_flight;
 pub mod local;
+pub mod logs;
 pub mod progress;
 pub mod report;
 pub mod taskdef;

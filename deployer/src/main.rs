@@ -37,6 +37,9 @@ async fn main() -> ExitCode {
     };
 
     match output {
+        // `logs` prints its events on stdout; its result goes to
+        // --result-file and the summary to stderr only.
+        Output::Json if report.command == "logs" => {}
         Output::Json => match serde_json::to_string_pretty(&report) {
             Ok(text) => println!("{text}"),
             Err(err) => eprintln!("error: cannot print the result: {err}"),

@@ -11,7 +11,8 @@ import jsonschema
 import pytest
 
 from conftest import CONTRACT_ENV, CONTRACT_TAG, CONTRACT_TFVARS
-from infra_checks import contract, evaluate, paths
+from infra_checks import contract, evaluate, hcl, paths
+from infra_checks.hcl import unwrap
 
 APPS = [p.stem for p in paths.app_files()]
 
@@ -110,6 +111,41 @@ MISTAKES = [
         "service-b: the task's CPU architecture is 'ARM64', the JSON asks for 'X86_64'",
         id="cpu-architecture-ignored",
     ),
+    pytest.param(
+        "modules/observability/main.tf",
+        "threshold           = each.value.error_rate_percent",
+        "threshold           = 10",
+        "service-a: the 5xx-rate alarm's threshold is 10, the JSON asks for 5.0",
+        id="error-rate-threshold-ignored",
+    ),
+    pytest.param(
+        "modules/observability/main.tf",
+        'expression  = "IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)"',
+        'expression  = "errors"',
+        "service-b: the 5xx-rate alarm returns no metric-math rate",
+        id="error-count-instead-of-rate",
+    ),
+    pytest.param(
+        "apps.tf",
+        'names    = ["${local.cluster_name}-${name}-5xx-rate", "${local.cluster_name}-${name}-latency-p99"]',
+        'names    = ["${local.cluster_name}-${name}-5xx-rate", "${local.cluster_name}-${name}-latency"]',
+        "service-a: deployment alarm 'ecs-pipeline-service-a-latency' is no alarm of the stack",
+        id="deployment-alarm-that-does-not-exist",
+    ),
+    pytest.param(
+        "apps.tf",
+        "} if app.alarms.enabled",
+        "} if app.alarms.enabled && app.launch_type == \"EC2\"",
+        "service-b: the service has no deployment alarms",
+        id="service-without-deployment-alarms",
+    ),
+    pytest.param(
+        "modules/observability/main.tf",
+        '{ stat = "p99", label = "p99" }',
+        '{ stat = "p90", label = "p90" }',
+        "service-b: the dashboard has no TargetResponseTime p99 widget",
+        id="dashboard-without-p99",
+    ),
 ]
 
 
@@ -137,3 +173,46 @@ def test_a_default_that_drifts_from_the_config_crate_is_caught(tmp_path, default
     evaluated = evaluate.evaluate(config_dir=defaults_config, infra_dir=infra, tfvars=CONTRACT_TFVARS)
     problems = contract.findings(evaluated, apps, CONTRACT_ENV, CONTRACT_TAG)
     assert "service-c: the health check's interval is 30, the JSON asks for 15" in problems, "\n".join(problems)
+
+
+def service_alarms_findings(dirs, infra: Path = paths.INFRA) -> list[str]:
+    """The ECS service renders its `alarms` block from the module's
+    `deployment_alarms`, for its own app, with the names and rollback given
+    and the alarms enabled. (The evaluator drops this dynamic block, so the
+    contract above checks the values passed in; this checks that they land.)"""
+    ecs = dirs[infra / "modules" / "ecs"]
+    services = [b for b in ecs.blocks("resource") if b.labels[0] == "aws_ecs_service"]
+    if len(services) != 1:
+        return [f"modules/ecs: expected one aws_ecs_service, found {len(services)}"]
+    dynamic = (services[0].body.get("dynamic") or {}).get("alarms") or []
+    if len(dynamic) != 1:
+        return ["modules/ecs: the service has no dynamic `alarms` block"]
+    block = dynamic[0]
+    problems = []
+    for_each = unwrap(block.get("for_each", ""))
+    if "var.deployment_alarms" not in for_each or "each.key" not in for_each:
+        problems.append(f"modules/ecs: the alarms block does not iterate var.deployment_alarms for its own app: {for_each}")
+    content = (block.get("content") or [{}])[0]
+    if unwrap(str(content.get("alarm_names", ""))) != "alarms.value.names":
+        problems.append(f"modules/ecs: alarm_names is {content.get('alarm_names')!r}, not the names given")
+    if unwrap(str(content.get("rollback", ""))) != "alarms.value.rollback":
+        problems.append(f"modules/ecs: rollback is {content.get('rollback')!r}, not the JSON's alarms.rollback")
+    if content.get("enable") is not True:
+        problems.append(f"modules/ecs: enable is {content.get('enable')!r}")
+    return problems
+
+
+def test_each_service_renders_its_deployment_alarms(dirs):
+    problems = service_alarms_findings(dirs)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_service_alarms_check_catches_a_planted_mistake(tmp_path):
+    infra = tmp_path / "infra"
+    shutil.copytree(paths.INFRA, infra, ignore=shutil.ignore_patterns(".terraform"))
+    main = infra / "modules" / "ecs" / "main.tf"
+    text = main.read_text()
+    assert "rollback    = alarms.value.rollback" in text
+    main.write_text(text.replace("rollback    = alarms.value.rollback", "rollback    = false"))
+    dirs = hcl.load(infra)
+    assert service_alarms_findings(dirs, infra) == ["modules/ecs: rollback is False, not the JSON's alarms.rollback"]

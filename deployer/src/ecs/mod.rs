@@ -253,15 +253,23 @@ pub async fn status(g: &GlobalArgs, a: &StatusArgs, started: Instant) -> anyhow:
     let targets = apps::resolve(g, &a.apps, deploy::DEFAULT_ENVIRONMENT)?;
     let aws = crate::aws::load(g).await;
     let ecs = SdkEcs::new(&aws);
+    let cloudwatch = crate::alarms::Alarms::new(&aws);
     let runs = targets.iter().map(|target| async {
         let clock = Instant::now();
         let mut report = base_report(target);
         let result = async {
             let status = status::status(&ecs, target).await?;
+            // Alarms that cannot be read leave the rest of the status standing.
+            let alarms = cloudwatch
+                .for_app(target)
+                .await
+                .map_err(|e| format!("{e:#}"));
             report.image = status.image.clone();
-            report.details = Some(serde_json::to_value(&status)?);
+            let mut details = serde_json::to_value(&status)?;
+            details["alarms"] = crate::alarms::json(&alarms);
+            report.details = Some(details);
             set(&mut report, Outcome::Completed, status.headline());
-            Ok(status.text(target.name()))
+            Ok(status.text(target.name()) + &crate::alarms::text(&alarms))
         }
         .await;
         let text = result.as_ref().ok().cloned();

@@ -342,6 +342,17 @@ resource "aws_ecs_service" "app" {
     rollback = true
   }
 
+  # Deployment alarms (infra/modules/observability): ECS fails a deploy
+  # whose new revision sets one off, even when its tasks are healthy.
+  dynamic "alarms" {
+    for_each = { for app, alarms in var.deployment_alarms : app => alarms if app == each.key }
+    content {
+      alarm_names = alarms.value.names
+      enable      = true
+      rollback    = alarms.value.rollback
+    }
+  }
+
   tags = merge(var.tags, { App = each.key })
 
   lifecycle {

@@ -47,6 +47,20 @@ variable "apps" {
   }
 }
 
+variable "deployment_alarms" {
+  description = "Per app, keyed by app name: the CloudWatch alarms whose ALARM state fails a deployment of its service, and whether ECS then rolls back. An app left out has no deployment alarms."
+  type = map(object({
+    names    = list(string)
+    rollback = bool
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for alarms in values(var.deployment_alarms) : length(alarms.names) > 0])
+    error_message = "Each entry of deployment_alarms must name at least one alarm."
+  }
+}
+
 variable "private_subnet_ids" {
   description = "Private subnets for the Fargate tasks and the EC2 container instances."
   type        = list(string)

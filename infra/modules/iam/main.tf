@@ -283,12 +283,8 @@ data "aws_iam_policy_document" "deployer" {
 
   statement {
     sid = "Logs"
-    # `deployer logs` and the stopped-task diagnosis, on the apps' log groups.
-    actions = [
-      "logs:FilterLogEvents",
-      "logs:DescribeLogStreams",
-      "logs:StartLiveTail",
-    ]
+    # `deployer logs`, on the apps' log groups.
+    actions   = ["logs:FilterLogEvents"]
     resources = local.log_group_arns
   }
 

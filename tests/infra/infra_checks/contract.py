@@ -38,6 +38,7 @@ class Expected:
     container: str
     repository: str
     deregistration_delay: int
+    alarms: dict
 
     @property
     def target_type(self) -> str:
@@ -108,6 +109,7 @@ def expected(cfg: dict, environment: str, version: str, defaults: dict[str, dict
         container=deploy.get("container") or cfg["app"],
         repository=deploy.get("repository") or cfg["app"],
         deregistration_delay=deploy["deregistration_delay_seconds"],
+        alarms={**defaults["Alarms"], **cfg.get("alarms", {})},
     )
 
 
@@ -171,6 +173,9 @@ class Checker:
             self.task_definition(task)
         self.container()
         self.scaling()
+        self.alarms()
+        self.deployment_alarms()
+        self.dashboard()
         return self.out
 
     def service(self, service: dict) -> None:
@@ -271,6 +276,156 @@ class Checker:
             self.expect(f"the {metric} target", config.get("target_value"), exp.scaling[target_field])
             self.expect(f"the {metric} scale-in cooldown", config.get("scale_in_cooldown"), exp.scaling["scale_in_cooldown_seconds"])
             self.expect(f"the {metric} scale-out cooldown", config.get("scale_out_cooldown"), exp.scaling["scale_out_cooldown_seconds"])
+
+    # -- infra/modules/observability --------------------------------------
+
+    def app_alarms(self) -> list[dict]:
+        return [r for r in self.ev.resources("aws_cloudwatch_metric_alarm") if (r.get("tags") or {}).get("App") == self.exp.app]
+
+    def alarms(self) -> None:
+        """Each alarm the JSON's `alarms` section asks for, on the app's own
+        target group or service, with its thresholds."""
+        exp, a = self.exp, self.exp.alarms
+        mine = self.app_alarms()
+        if not a["enabled"]:
+            if mine:
+                self.out.append(f"{exp.app}: alarms.enabled is false, yet it has alarms {sorted(r.get('alarm_name') for r in mine)}")
+            return
+        tg_dims = {"TargetGroup", "LoadBalancer"}
+        service_dims = {"ClusterName": exp.cluster, "ServiceName": exp.service}
+        ecs_period = max(a["period_seconds"], 60)
+
+        def find(kind: str, match) -> dict | None:
+            found = [r for r in mine if match(r)]
+            if len(found) != 1:
+                self.out.append(f"{exp.app}: expected one {kind} alarm, found {len(found)}")
+                return None
+            alarm = found[0]
+            if not alarm.get("alarm_actions") or not alarm.get("actions_enabled"):
+                self.out.append(f"{exp.app}: the {kind} alarm notifies nobody")
+            if alarm.get("treat_missing_data") not in ("notBreaching", "breaching", "ignore", "missing"):
+                self.out.append(f"{exp.app}: the {kind} alarm leaves missing data to the default")
+            return alarm
+
+        def queried(alarm: dict) -> dict:
+            return {
+                one_block(q.get("metric")).get("metric_name"): one_block(q.get("metric"))
+                for q in all_blocks(alarm.get("metric_query"))
+                if q.get("metric")
+            }
+
+        rate = find("5xx-rate", lambda r: "HTTPCode_Target_5XX_Count" in queried(r))
+        if rate is not None:
+            metrics = queried(rate)
+            for name, metric in metrics.items():
+                self.expect(f"the 5xx-rate alarm's {name} dimensions", set(metric.get("dimensions") or {}), tg_dims)
+                self.expect(f"the 5xx-rate alarm's {name} period", metric.get("period"), a["period_seconds"])
+            # (The evaluator replaces each query's own id with one of its
+            # own, so the expression's operands cannot be matched by name:
+            # it must divide, and the only metrics queried are the 5xx count
+            # and the request count.)
+            returned = [q.get("expression") or "" for q in all_blocks(rate.get("metric_query")) if q.get("return_data")]
+            if len(returned) != 1 or "/" not in returned[0]:
+                self.out.append(f"{exp.app}: the 5xx-rate alarm returns no metric-math rate")
+            self.expect("the 5xx-rate alarm's metrics", sorted(metrics), ["HTTPCode_Target_5XX_Count", "RequestCount"])
+            self.expect("the 5xx-rate alarm's threshold", rate.get("threshold"), a["error_rate_percent"])
+            self.expect("the 5xx-rate alarm's evaluation periods", rate.get("evaluation_periods"), a["evaluation_periods"])
+
+        latency = find("latency", lambda r: r.get("metric_name") == "TargetResponseTime")
+        if latency is not None:
+            self.expect("the latency alarm's statistic", latency.get("extended_statistic"), "p99")
+            self.expect("the latency alarm's dimensions", set(latency.get("dimensions") or {}), tg_dims)
+            self.expect("the latency alarm's threshold (s)", latency.get("threshold"), a["latency_p99_ms"] / 1000)
+            self.expect("the latency alarm's period", latency.get("period"), a["period_seconds"])
+            self.expect("the latency alarm's evaluation periods", latency.get("evaluation_periods"), a["evaluation_periods"])
+
+        unhealthy = find("unhealthy-hosts", lambda r: r.get("metric_name") == "UnHealthyHostCount")
+        if unhealthy is not None:
+            self.expect("the unhealthy-hosts alarm's dimensions", set(unhealthy.get("dimensions") or {}), tg_dims)
+            self.expect("the unhealthy-hosts alarm's (operator, threshold)", (unhealthy.get("comparison_operator"), unhealthy.get("threshold")), ("GreaterThanThreshold", 0))
+            self.expect("the unhealthy-hosts alarm's evaluation periods", unhealthy.get("evaluation_periods"), a["unhealthy_periods"])
+
+        if exp.replicas["min"] > 0:
+            tasks = find("running-tasks", lambda r: r.get("metric_name") == "RunningTaskCount")
+            if tasks is not None:
+                self.expect("the running-tasks alarm's dimensions", tasks.get("dimensions"), service_dims)
+                self.expect("the running-tasks alarm's (operator, threshold)", (tasks.get("comparison_operator"), tasks.get("threshold")), ("LessThanThreshold", exp.replicas["min"]))
+
+        for metric, field in (("CPUUtilization", "cpu_percent"), ("MemoryUtilization", "memory_percent")):
+            alarm = find(metric, lambda r, m=metric: r.get("namespace") == "AWS/ECS" and r.get("metric_name") == m)
+            if alarm is not None:
+                self.expect(f"the {metric} alarm's dimensions", alarm.get("dimensions"), service_dims)
+                self.expect(f"the {metric} alarm's threshold", alarm.get("threshold"), a[field])
+                self.expect(f"the {metric} alarm's period", alarm.get("period"), ecs_period)
+
+    def deployment_alarms(self) -> None:
+        """The service's deployment alarms (the ECS module's
+        `deployment_alarms` for this app: the evaluator drops the dynamic
+        `alarms` block it renders) are this app's 5xx-rate and latency
+        alarms, and they exist."""
+        exp, a = self.exp, self.exp.alarms
+        calls = [m for m in self.ev.raw.get("module", []) if m["__tfmeta"].get("path") == "module.ecs"]
+        given = (calls[0].get("deployment_alarms") or {}) if calls else {}
+        entry = given.get(exp.app)
+        if not a["enabled"]:
+            if entry:
+                self.out.append(f"{exp.app}: alarms.enabled is false, yet the service has deployment alarms {entry.get('names')}")
+            return
+        if not entry:
+            self.out.append(f"{exp.app}: the service has no deployment alarms")
+            return
+        names = entry.get("names") or []
+        existing = {r.get("alarm_name") for r in self.ev.resources("aws_cloudwatch_metric_alarm")}
+        for name in names:
+            if name not in existing:
+                self.out.append(f"{exp.app}: deployment alarm {name!r} is no alarm of the stack")
+        mine = {
+            r.get("alarm_name")
+            for r in self.app_alarms()
+            if r.get("metric_name") == "TargetResponseTime"
+            or any(one_block(q.get("metric")).get("metric_name") == "HTTPCode_Target_5XX_Count" for q in all_blocks(r.get("metric_query")))
+        }
+        self.expect("the service's deployment alarms", sorted(names), sorted(mine))
+        self.expect("the deployment alarms' rollback", entry.get("rollback"), a["rollback"])
+
+    def dashboard(self) -> None:
+        """The app's band of the dashboard (the module's `panels`: the body
+        itself waits on the region, which only AWS knows)."""
+        exp = self.exp
+        panels = (self.ev.locals("module.observability").get("panels") or {}).get(exp.app)
+        if not panels:
+            self.out.append(f"{exp.app}: the dashboard has no widgets for it")
+            return
+        shown = set()
+        for panel in panels:
+            props = panel.get("properties") or {}
+            if panel.get("type") == "alarm" and props.get("alarms"):
+                shown.add("alarms")
+            for line in props.get("metrics") or []:
+                opts = line[-1] if line and isinstance(line[-1], dict) else {}
+                dims = dict(zip(line[2:-1:2], line[3:-1:2])) if opts else dict(zip(line[2::2], line[3::2]))
+                if line[0].startswith(("AWS/ECS", "ECS/")) and dims.get("ServiceName") != exp.service:
+                    continue
+                stat = opts.get("stat") or props.get("stat")
+                shown.add(f"{line[1]} {stat}" if line[1] == "TargetResponseTime" else line[1])
+        wanted = [
+            "RequestCount",
+            "TargetResponseTime p50",
+            "TargetResponseTime p99",
+            "HTTPCode_Target_4XX_Count",
+            "HTTPCode_Target_5XX_Count",
+            "HealthyHostCount",
+            "UnHealthyHostCount",
+            "RunningTaskCount",
+            "DesiredTaskCount",
+            "CPUUtilization",
+            "MemoryUtilization",
+            "DeploymentCount",
+            "alarms",
+        ]
+        for item in wanted:
+            if item not in shown:
+                self.out.append(f"{exp.app}: the dashboard has no {item} widget")
 
 
 def findings(ev: Evaluated, apps: list[dict], environment: str, version: str) -> list[str]:
