@@ -32,8 +32,8 @@ use axum::http::header::{
 };
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
 use axum::BoxError;
+use axum::{Json, Router};
 use hyper::body::{Body as HttpBody, Bytes};
 use tower::{Layer, Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;

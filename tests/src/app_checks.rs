@@ -299,7 +299,11 @@ pub fn sigterm_under_load_loses_no_access_log_line(bin: &str, app: &str) {
     let status = report.exit.and_then(|s| s.code());
     assert_eq!(status, Some(0), "log:\n{}", service.log_text());
     let answered = &report.tally.ok_ids;
-    assert!(answered.len() >= 200, "the load did not run: {:?}", report.tally);
+    assert!(
+        answered.len() >= 200,
+        "the load did not run: {:?}",
+        report.tally
+    );
     let lines = service.log_lines();
     let logged_ok = |l: &&serde_json::Value| l["message"] == "request" && l["status"] == 200;
     let logged: std::collections::HashSet<&str> = lines
@@ -329,7 +333,10 @@ pub fn sigterm_under_load_loses_no_access_log_line(bin: &str, app: &str) {
         .filter(logged_ok)
         .filter(|l| l["request_id"] == "probe")
         .count();
-    assert_eq!(probes_logged, probes_answered, "the probes' access-log lines");
+    assert_eq!(
+        probes_logged, probes_answered,
+        "the probes' access-log lines"
+    );
 }
 
 /// SIGTERM, as ECS and `docker stop` send it.
