@@ -5,17 +5,28 @@
 # Dockerfile.a and Dockerfile.b differ only in the defaults of APP and PORT,
 # so either file builds either app:
 #   docker build -f Dockerfile.b --build-arg APP=service-a --build-arg PORT=5000 .
-# The base images are build args with public defaults.
+# The build image is a build arg with a public default. The runtime image
+# is `scratch`: the statically linked binary, a passwd entry for its user,
+# and nothing else (no shell, no libc, no CA certificates: the app makes
+# no TLS connection and resolves no names, since the ECS task metadata
+# endpoint and the health check are reached by IP address).
+# Platform-neutral: the binary is built for the build stage's own target,
+# so `--platform linux/arm64` gives an arm64 image.
 ARG RUST_IMAGE=rust:1.95-bookworm
-ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
+# glibc linked statically (`crt-static`), so that the binary needs no file
+# of the image. It never calls the name service (getaddrinfo, getpwnam),
+# the part of glibc that a static binary cannot use.
+ENV RUSTFLAGS="-C target-feature=+crt-static"
 
 # Dependencies, cached until a manifest or Cargo.lock changes. Cargo loads
 # the whole workspace, so every member's manifest comes in, with stub
 # sources. Both apps have exactly the dependencies of service-core, so
-# building it here fills one layer that both images share.
+# building it here fills one layer that both images share. `--target`
+# keeps RUSTFLAGS off the build scripts and proc macros, which must link
+# dynamically.
 COPY Cargo.toml Cargo.lock ./
 COPY config/Cargo.toml config/
 COPY telemetry/Cargo.toml telemetry/
@@ -30,28 +41,38 @@ RUN for crate in config telemetry service-core deployer tests; do \
     && for crate in service-a service-b deployer; do \
         mkdir -p "$crate/src" && echo 'fn main() {}' > "$crate/src/main.rs"; \
     done \
-    && cargo build --release --locked -p service-core
+    && rustc --print host-tuple > /target-triple \
+    && cargo build --release --locked --target "$(cat /target-triple)" -p service-core
 
 # The app itself. COPY keeps the files' own modification times, which may
 # be older than the stubs, so they are touched to make cargo rebuild them.
+# The runtime files go to /rootfs: the stripped binary, and /etc/passwd and
+# /etc/group naming its user, so that tools show a name for the uid.
 ARG APP=service-b
 COPY config config
 COPY telemetry telemetry
 COPY service-core service-core
 COPY ${APP} ${APP}
 RUN find config telemetry service-core "${APP}" -name '*.rs' -exec touch {} + \
-    && cargo build --release --locked -p "${APP}" \
-    && install -m 0755 "target/release/${APP}" /usr/local/bin/app
+    && target=$(cat /target-triple) \
+    && cargo build --release --locked --target "$target" -p "${APP}" \
+    && mkdir -p /rootfs/usr/local/bin /rootfs/etc \
+    && install -s -m 0755 "target/$target/release/${APP}" /rootfs/usr/local/bin/app \
+    && /rootfs/usr/local/bin/app --help >/dev/null \
+    && echo 'app:x:10001:10001:app:/nonexistent:/sbin/nologin' > /rootfs/etc/passwd \
+    && echo 'app:x:10001:' > /rootfs/etc/group
 
-FROM ${RUNTIME_IMAGE}
+FROM scratch
 ARG APP=service-b
 ARG PORT=5001
 LABEL org.opencontainers.image.title="${APP}" \
       org.opencontainers.image.source="Dockerfile in the ecs-pipeline repository"
-COPY --from=build /usr/local/bin/app /usr/local/bin/app
+COPY --from=build /rootfs/ /
 # JSON log lines for CloudWatch even when a terminal is attached.
 ENV LOG_FORMAT=json
-# Any unprivileged numeric user: nothing in the image belongs to it.
+# The unprivileged user of /etc/passwd, by number so that a runtime can
+# tell it is not root without reading the image. Nothing in the image is
+# written to: it runs on a read-only root filesystem.
 USER 10001:10001
 EXPOSE ${PORT}
 # The binary probes its own health path: no curl needed in the image.

@@ -7,16 +7,17 @@
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# start_pinned PORT COMMAND... : starts COMMAND on SERVER_CORE with
+# start_pinned PORT LOG COMMAND... : starts COMMAND on SERVER_CORE with
 # APP_BIND=127.0.0.1 and APP_PORT=PORT; sets SERVER_PID and STARTED_MS.
-# It logs as in production (JSON, RUST_LOG=info: one line per request), to
-# /dev/null, so that the figures include the cost of the access log.
+# LOG is `off` (RUST_LOG=off: no access log) or a file, which gets the
+# server's log as in production: JSON, RUST_LOG=info, one line per request.
 start_pinned() {
-    local port=$1
-    shift
+    local port=$1 log=$2 filter=info out
+    shift 2
+    if [[ $log == off ]]; then filter=off out=/dev/null; else out=$log; fi
     STARTED_MS=$(now_ms)
-    APP_BIND=127.0.0.1 APP_PORT=$port LOG_FORMAT=json RUST_LOG=info \
-        taskset -c "$SERVER_CORE" "$@" >/dev/null 2>&1 &
+    APP_BIND=127.0.0.1 APP_PORT=$port LOG_FORMAT=json RUST_LOG=$filter \
+        taskset -c "$SERVER_CORE" "$@" >/dev/null 2>"$out" &
     SERVER_PID=$!
 }
 
@@ -41,7 +42,7 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null || true
 }
 
-# load URL : runs wrk on LOAD_CORE and prints "REQ_PER_S P99_MS".
+# load URL : runs wrk on LOAD_CORE and prints "REQ_PER_S P99_MS REQUESTS".
 load() {
     local out
     out=$(taskset -c "$LOAD_CORE" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "$1")
@@ -51,10 +52,11 @@ load() {
         echo "$out" >&2
         return 1
     fi
-    local rps p99
+    local rps p99 requests
     rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' <<<"$out")
     p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
-    echo "$rps $(to_ms "$p99")"
+    requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+    echo "$rps $(to_ms "$p99") $requests"
 }
 
 # to_ms 1.23ms|456.00us|1.02s : milliseconds, two decimals.

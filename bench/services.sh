@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks both apps and a baseline in the same run, and prints a table:
-#   - requests/s and p99 latency of the info and health routes, with the
-#     server pinned to one core (taskset) and wrk on the other;
+#   - requests/s and p99 latency, with the server pinned to one core
+#     (taskset) and wrk on the other: each app's first info route without
+#     logging (RUST_LOG=off) and with production logging (JSON, one line per
+#     request, to a file), and its health route with production logging;
 #   - idle resident memory;
 #   - time from process start to the first healthy answer;
-#   - image size, from the Docker engine when DOCKER_HOST reaches one.
+#   - image size, from the Docker engine when DOCKER_HOST reaches one;
+#   - requests/s per task at the app's JSON CPU share and scaling target,
+#     for the cost plan.
 # The baseline is a bare hyper server answering fixed JSON
 # (service-core/examples/hello_baseline.rs); the apps' throughput and
 # latency are also printed as ratios to it, so that figures from different
@@ -26,7 +30,7 @@ mkdir -p "$RESULTS"
 BENCH_LOG="$RESULTS/services-$(date +%Y%m%d-%H%M%S).log"
 : >"$BENCH_LOG"
 
-for tool in wrk taskset curl; do
+for tool in wrk taskset curl jq; do
     command -v "$tool" >/dev/null || { echo "bench needs $tool (tests/setup installs it)" >&2; exit 1; }
 done
 if (($(nproc) < 2)); then
@@ -51,13 +55,16 @@ fi
 
 PORT=${BENCH_PORT:-5990}
 rows=()
+per_task=()
 baseline_rps=
 baseline_p99=
-# measure NAME BINARY HEALTH_PATH ROUTE...
+# measure NAME BINARY HEALTH_PATH LOG ROUTE... : LOG is `off` or `json`.
 measure() {
-    local name=$1 bin=$2 health=$3
-    shift 3
-    start_pinned "$PORT" "$bin"
+    local name=$1 bin=$2 health=$3 log=$4
+    shift 4
+    local logfile=off
+    [[ $log == off ]] || logfile="$RESULTS/$name-access.log"
+    start_pinned "$PORT" "$logfile" "$bin"
     trap stop_server EXIT
     local startup rss image="-"
     startup=$(ms_to_healthy "http://127.0.0.1:$PORT$health")
@@ -66,37 +73,56 @@ measure() {
     if $images && [[ $name != baseline ]]; then
         image=$(image_mib "ecs-pipeline-bench/$name:latest")
     fi
-    local route figures rps p99
+    local route figures rps p99 requests
     for route in "$@"; do
-        echo "load: $name $route ($DURATION, $CONNECTIONS connections)" >&2
+        echo "load: $name $route, log $log ($DURATION, $CONNECTIONS connections)" >&2
         figures=$(load "http://127.0.0.1:$PORT$route") || exit 1
-        read -r rps p99 <<<"$figures"
+        read -r rps p99 requests <<<"$figures"
         [[ -n $baseline_rps ]] || { baseline_rps=$rps; baseline_p99=$p99; }
-        rows+=("$name|$route|$rps|$p99|$(ratio "$rps" "$baseline_rps")|$(ratio "$p99" "$baseline_p99")|$rss|$startup|$image")
+        rows+=("$name|$route|$log|$rps|$p99|$(ratio "$rps" "$baseline_rps")|$(ratio "$p99" "$baseline_p99")|$rss|$startup|$image")
+        LAST_RPS=$rps
     done
     stop_server
     trap - EXIT
+    if [[ $logfile != off ]]; then
+        # Every request wrk counted was logged (the server also logs the
+        # health polls and requests wrk left unfinished at the end).
+        local lines
+        lines=$(wc -l <"$logfile")
+        echo "$name: $lines log lines for the requests above" >>"$BENCH_LOG"
+        rm -f "$logfile"
+    fi
 }
 
-measure baseline "$BIN/examples/hello_baseline" / /
+measure baseline "$BIN/examples/hello_baseline" / off /
 for app in service-a service-b; do
-    first=$(sed -n 's/.*"name": *"\([a-z0-9-]*\)".*/\1/p' "config/$app.json" | head -1)
-    measure "$app" "$BIN/$app" "/$first/health" "/$first" "/$first/health"
+    first=$(jq -r '.microservices[0].name' "config/$app.json")
+    measure "$app" "$BIN/$app" "/$first/health" off "/$first"
+    measure "$app" "$BIN/$app" "/$first/health" json "/$first/health" "/$first"
+    # What one task serves before target tracking adds another: the one-core
+    # figure with production logging, times the task's CPU share (cpu/1024),
+    # times the scaling target.
+    read -r cpu target < <(jq -r '"\(.cpu) \(.scaling.cpu_target // 75)"' "config/$app.json")
+    per_task+=("$app|$LAST_RPS|$cpu|$target|$(awk -v r="$LAST_RPS" -v c="$cpu" -v t="$target" 'BEGIN { printf "%d", r * c / 1024 * t / 100 }')")
 done
 
 {
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-        app route "req/s" "p99 ms" "req/s vs baseline" "p99 vs baseline" "idle RSS MiB" "start to healthy ms" "image MiB"
-    printf '|%s\n' "---|---|---:|---:|---:|---:|---:|---:|---:|"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+        app route log "req/s" "p99 ms" "req/s vs baseline" "p99 vs baseline" "idle RSS MiB" "start to healthy ms" "image MiB"
+    printf '|%s\n' "---|---|---|---:|---:|---:|---:|---:|---:|---:|"
     for row in "${rows[@]}"; do
         IFS='|' read -r -a f <<<"$row"
         # shellcheck disable=SC2016 # the backticks are Markdown
-        printf '| %s | `%s` | %s | %s | %s | %s | %s | %s | %s |\n' "${f[@]}"
+        printf '| %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${f[@]}"
     done
     echo
-    if $images; then
-        echo "The images' runtime base (debian:bookworm-slim here) is $(image_mib debian:bookworm-slim) MiB of that."
-    fi
+    printf '| %s | %s | %s | %s | %s |\n' app "one-core req/s (info route, JSON log)" "task CPU units" "scaling cpu_target %" "req/s per task at the target"
+    printf '|%s\n' "---|---:|---:|---:|---:|"
+    for row in "${per_task[@]}"; do
+        IFS='|' read -r -a f <<<"$row"
+        printf '| %s | %s | %s | %s | %s |\n' "${f[@]}"
+    done
+    echo
     echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, wrk on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION."
 } | tee -a "$BENCH_LOG"
 echo "raw wrk output: $BENCH_LOG" >&2

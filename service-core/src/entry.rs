@@ -66,7 +66,9 @@ fn load(embedded: EmbeddedConfig) -> Result<(Settings, axum::Router, Identity), 
 }
 
 fn serve((settings, router, identity): (Settings, axum::Router, Identity)) -> ExitCode {
-    telemetry::init(settings.env.log_format, "info");
+    // Declared before the runtime, so dropped after it: every line logged
+    // until the drain ends is written out before the process exits.
+    let _log = telemetry::init_non_blocking(settings.env.log_format, "info");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -1,17 +1,27 @@
 //! The layers every request goes through, outermost first:
 //!
-//! 1. request id: keep the caller's `x-request-id` or make one, and send it
-//!    back on the response;
-//! 2. access log: one line per request with method, path, status,
-//!    latency and request id;
-//! 3. security headers on every response, errors included;
-//! 4. JSON errors: a bodiless error from a layer below (405, 408, 413, 503)
-//!    gets a JSON body like the routes' own errors;
-//! 5. catch panic: a panicking handler answers a JSON 500 instead of
+//! 1. the edge ([`Edge`]), one service for what every answer needs:
+//!    - request id: keep the caller's `x-request-id` or make one, and send
+//!      it back on the response;
+//!    - access log: one line per request with method, path, status,
+//!      latency and request id;
+//!    - security headers on every response, errors included;
+//!    - JSON errors: a bodiless error from a layer below (405, 408, 413,
+//!      503) gets a JSON body like the routes' own errors;
+//! 2. catch panic: a panicking handler answers a JSON 500 instead of
 //!    dropping the connection;
-//! 6. timeout and body limit.
+//! 3. body limit and timeout.
+//!
+//! The edge was five `SetResponseHeaderLayer`s, two request-id layers and
+//! two `axum::middleware` functions; one service does the same work with
+//! one boxed future per request instead of five, and its header values are
+//! built once (see bench/README.md for what each layer cost).
 
 use std::any::Any;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -21,13 +31,13 @@ use axum::http::header::{
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::BoxError;
 use axum::{Json, Router};
+use hyper::body::{Body as HttpBody, Bytes};
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 /// The request id header, set when the caller sent none and always echoed.
@@ -52,27 +62,107 @@ pub const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
     (CACHE_CONTROL, "no-store"),
 ];
 
-/// Wraps `router` in every layer above. Each `layer` call wraps what is
-/// already there, so they are listed innermost first.
+/// Wraps `router` in every layer above, listed outermost first.
 pub fn apply(router: Router) -> Router {
-    let mut router = router
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::map_response(json_errors));
-    for (name, value) in SECURITY_HEADERS {
-        router = router.layer(SetResponseHeaderLayer::overriding(
-            name,
-            HeaderValue::from_static(value),
-        ));
+    // One `layer` call with the whole stack: each call wraps (and boxes)
+    // the routes once more.
+    router.layer(
+        ServiceBuilder::new()
+            .layer(EdgeLayer)
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                REQUEST_TIMEOUT,
+            )),
+    )
+}
+
+/// A new request id: a random (version 4) UUID from a fast thread-local
+/// generator. Request ids only tell requests apart in the logs; they are
+/// no secret, so they need no cryptographic generator (and no system call
+/// per request).
+pub fn new_request_id() -> HeaderValue {
+    let uuid = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid.hyphenated().encode_lower(&mut text);
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+/// Adds [`Edge`] around a service.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EdgeLayer;
+
+impl<S> Layer<S> for EdgeLayer {
+    type Service = Edge<S>;
+
+    fn layer(&self, inner: S) -> Edge<S> {
+        Edge { inner }
     }
-    router
-        .layer(axum::middleware::from_fn(access_log))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Request id, access log, security headers and JSON errors (see the
+/// module documentation), in one service.
+#[derive(Debug, Clone)]
+pub struct Edge<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request> for Edge<S>
+where
+    S: Service<Request, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let started = Instant::now();
+        let request_id = match request.headers().get(&REQUEST_ID) {
+            Some(id) => id.clone(),
+            None => {
+                let id = new_request_id();
+                request.headers_mut().insert(REQUEST_ID, id.clone());
+                id
+            }
+        };
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        // The clone that was made ready is the one to call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let Ok(response) = inner.call(request).await;
+            let mut response = json_errors(response.map(Body::new));
+            let status = response.status();
+            let headers = response.headers_mut();
+            for (name, value) in SECURITY_HEADERS {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
+            headers.insert(REQUEST_ID, request_id.clone());
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            // The fields sit on the event itself, not on a span, because
+            // the JSON log lines carry event fields only: one line is then
+            // one complete record for CloudWatch Logs Insights. Plain
+            // `&str` values are written as they are, with no formatting.
+            tracing::info!(
+                method = method.as_str(),
+                path = uri.path(),
+                status = status.as_u16(),
+                latency_ms,
+                request_id = request_id.to_str().unwrap_or("(not text)"),
+                "request"
+            );
+            Ok(response)
+        })
+    }
 }
 
 /// A JSON error: `{"error": message, "status": code}`.
@@ -81,36 +171,10 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Logs one event per request. The fields sit on the event itself, not on
-/// a span, because the JSON log lines carry event fields only: one line is
-/// then one complete record for CloudWatch Logs Insights.
-async fn access_log(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let response = next.run(request).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        latency_ms,
-        request_id = %request_id,
-        "request"
-    );
-    response
-}
-
 /// Gives a JSON body to error responses that have none: the bodiless 405
 /// of a route, the 503 of the timeout, the 413 of the body limit, the
 /// plain-text rejection of an extractor.
-async fn json_errors(response: Response) -> Response {
+fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
     let is_json = response

@@ -4,12 +4,14 @@
 //! Everything else answers a JSON 404, a wrong method a JSON 405.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use axum::http::{Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::body::{Body, Bytes};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use config::{AppConfig, RuntimeEnv};
 use serde::Serialize;
 
@@ -78,7 +80,10 @@ pub struct RouteError {
     pub reason: String,
 }
 
-/// The app's router with every layer applied.
+/// The app's router with every layer applied. The answers of the info
+/// and health routes are the same for every request, so their bodies are
+/// serialized here, once; an info body is serialized once more when the
+/// ECS task ARN becomes known.
 pub fn router(app: &AppConfig, env: &RuntimeEnv, identity: Identity) -> Result<Router, RouteError> {
     let facts = Arc::new(AppFacts {
         app: env.app_name.clone(),
@@ -92,19 +97,90 @@ pub fn router(app: &AppConfig, env: &RuntimeEnv, identity: Identity) -> Result<R
     for (path, endpoint) in endpoints(app)? {
         router = match endpoint {
             Endpoint::Info(name) => {
-                let facts = Arc::clone(&facts);
+                let body = Arc::new(InfoBody::new(Arc::clone(&facts), name));
                 router.route(
                     &path,
-                    get(move || info(Arc::clone(&facts), Arc::clone(&name))),
+                    get(move || {
+                        let body = body.current();
+                        async move { json(body) }
+                    }),
                 )
             }
             Endpoint::Health(name) => {
-                let facts = Arc::clone(&facts);
-                router.route(&path, get(move || health(Arc::clone(&facts), name.clone())))
+                let body = to_json(&Health {
+                    status: "ok",
+                    microservice: name.as_deref(),
+                    app: &facts.app,
+                });
+                router.route(
+                    &path,
+                    get(move || {
+                        let body = body.clone();
+                        async move { json(body) }
+                    }),
+                )
             }
         };
     }
     Ok(middleware::apply(router.fallback(not_found)))
+}
+
+/// The body of one info route: serialized without the task at first, and
+/// with it once the task is known.
+struct InfoBody {
+    facts: Arc<AppFacts>,
+    microservice: Arc<str>,
+    without_task: Bytes,
+    with_task: OnceLock<Bytes>,
+}
+
+impl InfoBody {
+    fn new(facts: Arc<AppFacts>, microservice: Arc<str>) -> InfoBody {
+        let without_task = InfoBody::serialize(&facts, &microservice, None);
+        InfoBody {
+            facts,
+            microservice,
+            without_task,
+            with_task: OnceLock::new(),
+        }
+    }
+
+    fn current(&self) -> Bytes {
+        match self.facts.identity.task() {
+            None => self.without_task.clone(),
+            Some(task) => self
+                .with_task
+                .get_or_init(|| InfoBody::serialize(&self.facts, &self.microservice, Some(task)))
+                .clone(),
+        }
+    }
+
+    fn serialize(facts: &AppFacts, microservice: &str, task: Option<&str>) -> Bytes {
+        to_json(&Info {
+            microservice,
+            app: &facts.app,
+            launch_type: facts.launch_type,
+            environment: &facts.environment,
+            port: facts.port,
+            version: &facts.version,
+            host: facts.identity.host(),
+            task,
+        })
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Bytes {
+    // Structs of strings and numbers always serialize.
+    Bytes::from(serde_json::to_vec(value).expect("a struct of strings and numbers serializes"))
+}
+
+/// A `200` with a JSON body.
+fn json(body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// Every path the JSON defines, checked for clashes so that building the
@@ -162,29 +238,6 @@ impl Paths {
         self.0.insert(path, (field, endpoint));
         Ok(())
     }
-}
-
-async fn info(facts: Arc<AppFacts>, microservice: Arc<str>) -> Response {
-    Json(Info {
-        microservice: &microservice,
-        app: &facts.app,
-        launch_type: facts.launch_type,
-        environment: &facts.environment,
-        port: facts.port,
-        version: &facts.version,
-        host: facts.identity.host(),
-        task: facts.identity.task(),
-    })
-    .into_response()
-}
-
-async fn health(facts: Arc<AppFacts>, microservice: Option<Arc<str>>) -> Response {
-    Json(Health {
-        status: "ok",
-        microservice: microservice.as_deref(),
-        app: &facts.app,
-    })
-    .into_response()
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {

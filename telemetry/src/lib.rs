@@ -3,11 +3,30 @@
 //! Production containers write one JSON object per line, which CloudWatch
 //! Logs Insights can query field by field; a person at a terminal gets
 //! readable text. `LOG_FORMAT` forces either, and `RUST_LOG` sets the filter.
+//!
+//! [`init`] writes each line to stderr from the thread that logs it, which
+//! suits a command-line tool. A server logs one line per request, so
+//! [`init_non_blocking`] hands lines to a writer thread instead: the request
+//! path only formats its line and queues it, and the writer thread writes
+//! whatever has queued in one `write` to stderr. The queue is lossless (a
+//! full queue makes the logging thread wait rather than drop a line), and
+//! the returned [`LogGuard`] writes out everything still queued when it is
+//! dropped, so a server that drops it after its drain keeps every line.
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal};
 
 pub use config::LogFormat;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::{fmt, EnvFilter};
+
+/// Lines the non-blocking queue holds before a logging thread waits for
+/// the writer thread.
+pub const QUEUED_LINES_LIMIT: usize = 64 * 1024;
+
+/// Bytes the writer thread gathers before a `write` to stderr; it also
+/// writes whenever the queue runs empty, so a line never waits for more.
+pub const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The format `format` stands for here: `Auto` becomes text when stderr is
 /// a terminal and JSON otherwise.
@@ -24,10 +43,39 @@ pub fn resolve(format: LogFormat) -> LogFormat {
 /// `RUST_LOG` is unset or invalid. Calling it twice is harmless: the second
 /// call keeps the first subscriber.
 pub fn init(format: LogFormat, default_filter: &str) {
+    install(format, default_filter, std::io::stderr);
+}
+
+/// Keeps the writer thread of [`init_non_blocking`] running; dropping it
+/// writes out every queued line and then returns.
+#[derive(Debug)]
+#[must_use = "dropping the guard stops the log writer"]
+pub struct LogGuard {
+    _worker: WorkerGuard,
+}
+
+/// As [`init`], but the lines go through a lossless queue to a writer
+/// thread that writes them to stderr (see the crate documentation). Keep
+/// the guard until the process has nothing more to log.
+pub fn init_non_blocking(format: LogFormat, default_filter: &str) -> LogGuard {
+    let stderr = BufWriter::with_capacity(WRITE_BUFFER_BYTES, std::io::stderr());
+    let (writer, worker) = NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(QUEUED_LINES_LIMIT)
+        .thread_name("log-writer")
+        .finish(stderr);
+    install(format, default_filter, writer);
+    LogGuard { _worker: worker }
+}
+
+fn install<W>(format: LogFormat, default_filter: &str, writer: W)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(default_filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = fmt().with_env_filter(filter).with_writer(writer);
     let _already_set = match resolve(format) {
         LogFormat::Json => builder
             .json()

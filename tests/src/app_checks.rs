@@ -282,6 +282,63 @@ pub fn signal_under_load_loses_no_accepted_request(bin: &str, app: &str, signal:
     );
 }
 
+/// SIGTERM under load: every request answered 200, before or after the
+/// signal, has its access-log line in the log, which the server writes
+/// from a queue on another thread: the queue must be written out before
+/// the process exits.
+pub fn sigterm_under_load_loses_no_access_log_line(bin: &str, app: &str) {
+    let cfg = app_config(app);
+    let mut service = start(bin, app, &[]);
+    let path = format!("/{}", cfg.microservices[0].name);
+    let report = signal_under_load(
+        &mut service,
+        &path,
+        "TERM",
+        DRAIN_DEADLINE + Duration::from_secs(5),
+    );
+    let status = report.exit.and_then(|s| s.code());
+    assert_eq!(status, Some(0), "log:\n{}", service.log_text());
+    let answered = &report.tally.ok_ids;
+    assert!(
+        answered.len() >= 200,
+        "the load did not run: {:?}",
+        report.tally
+    );
+    let lines = service.log_lines();
+    let logged_ok = |l: &&serde_json::Value| l["message"] == "request" && l["status"] == 200;
+    let logged: std::collections::HashSet<&str> = lines
+        .iter()
+        .filter(logged_ok)
+        .filter_map(|l| l["request_id"].as_str())
+        .collect();
+    let missing: Vec<&String> = answered
+        .iter()
+        .filter(|id| !logged.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} answered requests have no access-log line, e.g. {:?}",
+        missing.len(),
+        answered.len(),
+        &missing[..missing.len().min(5)]
+    );
+    // Both probes send the id `probe`.
+    let probes_answered = report
+        .probes
+        .iter()
+        .filter(|a| matches!(a, crate::load::Attempt::Answered(200)))
+        .count();
+    let probes_logged = lines
+        .iter()
+        .filter(logged_ok)
+        .filter(|l| l["request_id"] == "probe")
+        .count();
+    assert_eq!(
+        probes_logged, probes_answered,
+        "the probes' access-log lines"
+    );
+}
+
 /// SIGTERM, as ECS and `docker stop` send it.
 pub fn sigterm_under_load_loses_no_accepted_request(bin: &str, app: &str) {
     signal_under_load_loses_no_accepted_request(bin, app, "TERM");
@@ -443,6 +500,7 @@ macro_rules! service_binary_tests {
             json_logs_carry_each_request,
             sigterm_under_load_loses_no_accepted_request,
             sigint_under_load_loses_no_accepted_request,
+            sigterm_under_load_loses_no_access_log_line,
             sigkill_under_load_is_caught_by_the_same_check,
             healthcheck_probes_the_local_server,
             reports_the_ecs_task_and_never_waits_for_it

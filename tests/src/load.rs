@@ -92,6 +92,8 @@ pub fn read_answer(mut stream: TcpStream) -> Attempt {
 pub struct Tally {
     /// Accepted requests answered 200.
     pub ok: usize,
+    /// Their request ids (`x-request-id`), in no particular order.
+    pub ok_ids: Vec<String>,
     /// Of those, answered after the signal was sent.
     pub ok_after_signal: usize,
     /// Requests never accepted.
@@ -130,6 +132,7 @@ impl Load {
                         match outcome {
                             Attempt::Answered(200) => {
                                 t.ok += 1;
+                                t.ok_ids.push(id);
                                 let after = signalled
                                     .lock()
                                     .expect("signal time")
