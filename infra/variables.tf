@@ -120,7 +120,7 @@ variable "ecr_keep_images" {
 variable "deployer_repository_name" {
   description = "ECR repository for deployer's own image (Dockerfile.deployer), which the deployer Jenkins job pushes."
   type        = string
-  default     = "deployer"
+  default     = "ecs-pipeline-deployer"
 
   validation {
     condition     = can(regex("^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$", var.deployer_repository_name)) && length(var.deployer_repository_name) >= 2 && length(var.deployer_repository_name) <= 256
