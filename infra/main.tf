@@ -21,6 +21,16 @@ module "ecr" {
   protected_tags = [var.initial_image_tag]
 }
 
+# deployer's own image (Dockerfile.deployer), which the deployer Jenkins job
+# pushes and the app pipelines' pods run, pinned by digest.
+module "ecr_deployer" {
+  source = "./modules/ecr"
+
+  repositories = toset([var.deployer_repository_name])
+  keep_images  = var.ecr_keep_images
+  force_delete = var.ecr_force_delete
+}
+
 module "iam" {
   source = "./modules/iam"
 
@@ -33,7 +43,7 @@ module "iam" {
       log_group = app.log_group
     }
   }
-  repository_arns           = values(module.ecr.repository_arns)
+  repository_arns           = concat(values(module.ecr.repository_arns), values(module.ecr_deployer.repository_arns))
   image_repository_arns     = var.image_repository_arns
   ec2_instance_role_enabled = local.ec2_enabled
   jenkins_role_enabled      = var.jenkins_role_enabled

@@ -23,6 +23,11 @@ output "ecr_repository_urls" {
   value       = { for name, app in local.apps : name => module.ecr.repository_urls[app.repository] }
 }
 
+output "deployer_repository_url" {
+  description = "ECR repository URL of deployer's own image; the deployer Jenkins job pushes it, and DEPLOYER_IMAGE pins it by digest."
+  value       = module.ecr_deployer.repository_urls[var.deployer_repository_name]
+}
+
 output "alb_dns_name" {
   description = "DNS name of the load balancer."
   value       = module.alb.dns_name

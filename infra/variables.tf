@@ -117,6 +117,17 @@ variable "ecr_keep_images" {
   default     = 30
 }
 
+variable "deployer_repository_name" {
+  description = "ECR repository for deployer's own image (Dockerfile.deployer), which the deployer Jenkins job pushes."
+  type        = string
+  default     = "ecs-pipeline-deployer"
+
+  validation {
+    condition     = can(regex("^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$", var.deployer_repository_name)) && length(var.deployer_repository_name) >= 2 && length(var.deployer_repository_name) <= 256
+    error_message = "deployer_repository_name must be an ECR repository name: 2 to 256 lower-case letters, digits and . _ - /, each component starting and ending with a letter or digit."
+  }
+}
+
 variable "ecr_force_delete" {
   description = "Let `terraform destroy` delete repositories that still hold images."
   type        = bool

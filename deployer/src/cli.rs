@@ -172,8 +172,23 @@ pub struct DeployArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ImageArgs {
     /// Apps whose image to build or push.
-    #[arg(value_name = "APP", required = true)]
+    #[arg(value_name = "APP", required_unless_present = "repository")]
     pub apps: Vec<String>,
+
+    /// Build or push an image that is not an app (such as deployer's own,
+    /// `Dockerfile.deployer`): its repository name, instead of an app's.
+    /// Takes `--dockerfile`.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "dockerfile",
+        conflicts_with = "apps"
+    )]
+    pub repository: Option<String>,
+
+    /// With `--repository`: the Dockerfile, relative to `--context`.
+    #[arg(long, value_name = "FILE", requires = "repository")]
+    pub dockerfile: Option<String>,
 
     /// Image tag. Defaults to the git short SHA of the working tree.
     #[arg(long, env = "IMAGE_TAG")]
@@ -398,6 +413,41 @@ mod tests {
     fn deploy_flags_before_another_subcommand_are_refused() {
         let err = parse(&["--dry-run", "status"]).expect_err("refused");
         assert!(err.to_string().contains("--dry-run"), "{err}");
+    }
+
+    #[test]
+    fn an_image_named_by_repository_takes_no_app() {
+        let cli = parse(&[
+            "push",
+            "--repository",
+            "deployer",
+            "--dockerfile",
+            "Dockerfile.deployer",
+        ])
+        .expect("parses");
+        match cli.command {
+            Some(Command::Push(args)) => {
+                assert!(args.apps.is_empty());
+                assert_eq!(args.repository.as_deref(), Some("deployer"));
+                assert_eq!(args.dockerfile.as_deref(), Some("Dockerfile.deployer"));
+            }
+            other => panic!("expected push, got {other:?}"),
+        }
+        let err = parse(&["build", "--repository", "deployer"]).expect_err("no --dockerfile");
+        assert!(err.to_string().contains("--dockerfile"), "{err}");
+        let err = parse(&["build", "--dockerfile", "D"]).expect_err("no --repository");
+        assert!(err.to_string().contains("--repository"), "{err}");
+        let err = parse(&[
+            "build",
+            "service-a",
+            "--repository",
+            "r",
+            "--dockerfile",
+            "D",
+        ])
+        .expect_err("app and --repository");
+        assert!(err.to_string().contains("--repository"), "{err}");
+        assert!(parse(&["build"]).is_err());
     }
 
     #[test]

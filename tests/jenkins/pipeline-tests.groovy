@@ -74,6 +74,76 @@ for (String app in apps) {
     }
 }
 
+// ---- the deployer image job (jenkins/deployer.Jenkinsfile)
+
+File deployerJob = new File(library, 'deployer.Jenkinsfile')
+String deployerRepository = "${PipelineChecks.VARIABLES.ECR_REGISTRY}/ecs-pipeline-deployer"
+// The runner needs an app for its load balancer stand-in, which this job never asks.
+Closure<RunRecord> deployerRun = { Map settings ->
+    Map all = [name: 'deployer image',
+               folderEnvironment: PipelineChecks.VARIABLES + [DEPLOYER_IMAGE: PipelineChecks.DEPLOYER_IMAGE]]
+    return runner.run(deployerJob, library, 'service-a', new Scenario(all + settings))
+}
+Closure<List<String>> imageCommands = { RunRecord run ->
+    return run.invocationsOf('deployer').collect { Map call ->
+        List<String> argv = call.argv
+        String repository = argv.contains('--repository') ? argv[argv.indexOf('--repository') + 1] : argv[1]
+        String tag = argv.contains('--tag') ? argv[argv.indexOf('--tag') + 1] : ''
+        "${argv[0]} ${repository}:${tag}${argv.contains('--skip-existing') ? ' --skip-existing' : ''}".toString()
+    }
+}
+List<String> scmTrigger = ['hudson.triggers.SCMTrigger$SCMTriggerCause']
+
+test('the deployer image job builds and pushes only when deployer\'s sources change') {
+    List<String> problems = []
+    RunRecord other = deployerRun(causes: scmTrigger, changedPaths: ['service-a/src/main.rs', 'config/service-a.json'])
+    if (other.result != 'SUCCESS' || other.invocationsOf('deployer')) {
+        problems << "a change to service-a alone: ${other.result} (${other.error}), deployer ran ${imageCommands(other)}".toString()
+    }
+    for (String path in ['deployer/src/cli.rs', 'config/src/app.rs', 'telemetry/src/lib.rs', 'Cargo.lock',
+                         'Dockerfile.deployer']) {
+        RunRecord run = deployerRun(causes: scmTrigger, changedPaths: [path])
+        List<String> expected = ['build ecs-pipeline-deployer:c0ffee1 --skip-existing',
+                                 'push ecs-pipeline-deployer:c0ffee1 --skip-existing']
+        if (run.result != 'SUCCESS' || imageCommands(run) != expected) {
+            problems << "a change to ${path}: ${run.result} (${run.error}), deployer ran ${imageCommands(run)}, expected ${expected}".toString()
+        }
+        List gitLog = run.invocationsOf('git', 'log')
+        if (!gitLog || !gitLog[0].argv.containsAll(['deployer/', 'Cargo.lock', 'Dockerfile.deployer'])) {
+            problems << "the tag is not the last commit of deployer's sources: git ran ${run.invocationsOf('git')*.argv}".toString()
+        }
+    }
+    return problems
+}
+
+test('the deployer image job reports the digest to pin, and a rerun skips build and push') {
+    List<String> problems = []
+    File registry = File.createTempDir('deployer-registry', '')
+    try {
+        RunRecord first = deployerRun(registryDir: registry)
+        String pinned = "DEPLOYER_IMAGE=${deployerRepository}@sha256:"
+        if (first.result != 'SUCCESS' || !first.description?.contains(pinned) || !first.echoes.any { it.contains(pinned) }) {
+            problems << "first build: ${first.result} (${first.error}), description '${first.description}', expected it to name ${pinned}<digest>".toString()
+        }
+        if (first.registryEvents != ["build built ${deployerRepository}:c0ffee1", "push pushed ${deployerRepository}:c0ffee1"]*.toString()) {
+            problems << "first build: the registry saw ${first.registryEvents}".toString()
+        }
+        RunRecord rerun = deployerRun(registryDir: registry)
+        List<String> skipped = ["build skipped ${deployerRepository}:c0ffee1", "push skipped ${deployerRepository}:c0ffee1"]*.toString()
+        // The registry's event log is shared with the first build.
+        List<String> rerunEvents = rerun.registryEvents.drop(first.registryEvents.size())
+        if (rerun.result != 'SUCCESS' || rerunEvents != skipped) {
+            problems << "rerun: ${rerun.result} (${rerun.error}), the registry saw ${rerunEvents}, expected ${skipped}".toString()
+        }
+        if (!rerun.description?.contains('already pushed')) {
+            problems << "rerun: description '${rerun.description}' does not say the image was already pushed".toString()
+        }
+    } finally {
+        registry.deleteDir()
+    }
+    return problems
+}
+
 // ---- broken Jenkinsfiles
 
 test('a Jenkinsfile that names the wrong app fails the harness') {

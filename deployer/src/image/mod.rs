@@ -42,20 +42,20 @@ const NO_ENVIRONMENT: &str = "";
 /// `deployer build`: builds each app's image as `<repository>:<tag>`.
 /// Stops at the first app that fails; the error names it.
 pub async fn build(g: &GlobalArgs, a: &ImageArgs, started: Instant) -> anyhow::Result<Report> {
-    let targets = crate::apps::resolve(g, &a.apps, NO_ENVIRONMENT)?;
+    let subjects = subjects(g, a)?;
     let tag = resolve_tag(a.tag.as_deref(), &a.context)?;
-    let existing = already_in_registry(g, a, &targets, &tag).await?;
+    let existing = already_in_registry(g, a, &subjects, &tag).await?;
     let docker = crate::docker::connect().await?;
-    let mut reports = Vec::with_capacity(targets.len());
-    for target in &targets {
+    let mut reports = Vec::with_capacity(subjects.len());
+    for subject in &subjects {
         let app_started = Instant::now();
-        if let Some(uri) = existing.get(target.name()) {
-            reports.push(skipped(g, target, uri, "build", app_started));
+        if let Some(uri) = existing.get(&subject.name) {
+            reports.push(skipped(g, subject, uri, "build", app_started));
             continue;
         }
-        let (local, id) = build_app(&docker, target, &tag, &a.context).await?;
+        let (local, id) = build_app(&docker, subject, &tag, &a.context).await?;
         let message = format!("built {local} (image {})", builder::short_id(&id));
-        reports.push(app_report(g, target, local, message, app_started));
+        reports.push(app_report(g, subject, local, message, app_started));
     }
     Ok(Report::new("build", reports, started.elapsed()))
 }
@@ -64,7 +64,7 @@ pub async fn build(g: &GlobalArgs, a: &ImageArgs, started: Instant) -> anyhow::R
 /// repository, or to `--registry`. The report's image is the pushed image
 /// pinned by digest (`<repository>@sha256:...`).
 pub async fn push(g: &GlobalArgs, a: &ImageArgs, started: Instant) -> anyhow::Result<Report> {
-    let targets = crate::apps::resolve(g, &a.apps, NO_ENVIRONMENT)?;
+    let subjects = subjects(g, a)?;
     let tag = resolve_tag(a.tag.as_deref(), &a.context)?;
     // The AWS configuration is loaded only when ECR is the destination.
     let aws;
@@ -76,24 +76,111 @@ pub async fn push(g: &GlobalArgs, a: &ImageArgs, started: Instant) -> anyhow::Re
         }
     };
     // Every destination is checked before anything is pushed.
-    let mut destinations = Vec::with_capacity(targets.len());
-    for target in &targets {
-        destinations.push(registry.destination(target.config.repository()).await?);
+    let mut destinations = Vec::with_capacity(subjects.len());
+    for subject in &subjects {
+        destinations.push(registry.destination(&subject.repository).await?);
     }
-    let existing = already_in_registry(g, a, &targets, &tag).await?;
+    let existing = already_in_registry(g, a, &subjects, &tag).await?;
     let docker = crate::docker::connect().await?;
-    let mut reports = Vec::with_capacity(targets.len());
-    for (target, destination) in targets.iter().zip(&destinations) {
+    let mut reports = Vec::with_capacity(subjects.len());
+    for (subject, destination) in subjects.iter().zip(&destinations) {
         let app_started = Instant::now();
-        if let Some(uri) = existing.get(target.name()) {
-            reports.push(skipped(g, target, uri, "push", app_started));
+        if let Some(uri) = existing.get(&subject.name) {
+            reports.push(skipped(g, subject, uri, "push", app_started));
             continue;
         }
-        let pushed = push_built(&docker, target, &tag, destination).await?;
+        let pushed = push_built(&docker, subject, &tag, destination).await?;
         let message = format!("pushed {} as {}", pushed.tagged, pushed.digest);
-        reports.push(app_report(g, target, pushed.pinned, message, app_started));
+        reports.push(app_report(g, subject, pushed.pinned, message, app_started));
     }
     Ok(Report::new("push", reports, started.elapsed()))
+}
+
+/// What `build` and `push` act on: an app's image, described by its JSON,
+/// or an image that is not an app, named by `--repository` and
+/// `--dockerfile` (deployer's own image).
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// The app name, or the repository name; the report's `app`.
+    pub name: String,
+    /// Repository name, in ECR or under `--registry`.
+    pub repository: String,
+    /// The Dockerfile, relative to the build context.
+    pub dockerfile: String,
+    /// Where the Dockerfile path came from, for errors.
+    pub dockerfile_origin: String,
+    /// ECS cluster and service, for an app; empty otherwise.
+    pub cluster: String,
+    pub service: String,
+}
+
+impl Subject {
+    /// An app's image.
+    pub fn app(target: &AppTarget) -> Self {
+        Subject {
+            name: target.name().to_owned(),
+            repository: target.config.repository().to_owned(),
+            dockerfile: target.config.deploy.dockerfile.clone(),
+            dockerfile_origin: format!(
+                "{}: field `deploy.dockerfile`",
+                target.config_file.display()
+            ),
+            cluster: target.cluster.clone(),
+            service: target.service.clone(),
+        }
+    }
+
+    /// The image `--repository NAME --dockerfile FILE` names.
+    pub fn named(repository: &str, dockerfile: &str) -> Result<Self, Failure> {
+        if !repository_name_is_valid(repository) {
+            return Err(Failure::bad_input(format!(
+                "--repository `{repository}`: not a repository name (lower-case letters, \
+                 digits, `.`, `_`, `-` and `/`, without a registry host or tag; \
+                 `--registry` names the host)"
+            )));
+        }
+        if dockerfile.trim().is_empty() {
+            return Err(Failure::bad_input("--dockerfile: is empty"));
+        }
+        Ok(Subject {
+            name: repository.to_owned(),
+            repository: repository.to_owned(),
+            dockerfile: dockerfile.to_owned(),
+            dockerfile_origin: "--dockerfile".to_owned(),
+            cluster: String::new(),
+            service: String::new(),
+        })
+    }
+}
+
+/// Whether `name` fits ECR's repository name pattern: 2 to 256 characters,
+/// `/`-separated components of lower-case letters and digits joined by
+/// single `.`, `_` or `-`.
+fn repository_name_is_valid(name: &str) -> bool {
+    let component_ok = |c: &str| {
+        let bytes = c.as_bytes();
+        let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        let sep = |b: &u8| matches!(b, b'.' | b'_' | b'-');
+        !bytes.is_empty()
+            && bytes.first().is_some_and(alnum)
+            && bytes.last().is_some_and(alnum)
+            && bytes.iter().all(|b| alnum(b) || sep(b))
+            && !bytes.windows(2).any(|w| sep(&w[0]) && sep(&w[1]))
+    };
+    (2..=256).contains(&name.len()) && name.split('/').all(component_ok)
+}
+
+/// The apps `a` names, or the image its `--repository` names.
+fn subjects(g: &GlobalArgs, a: &ImageArgs) -> anyhow::Result<Vec<Subject>> {
+    match (&a.repository, &a.dockerfile) {
+        (Some(repository), Some(dockerfile)) => Ok(vec![Subject::named(repository, dockerfile)?]),
+        (None, None) => Ok(crate::apps::resolve(g, &a.apps, NO_ENVIRONMENT)?
+            .iter()
+            .map(Subject::app)
+            .collect()),
+        (Some(_), None) => Err(Failure::bad_input("--repository needs --dockerfile").into()),
+        (None, Some(_)) => Err(Failure::bad_input("--dockerfile needs --repository").into()),
+    }
 }
 
 /// With `--skip-existing`: the apps whose `<registry>/<repository>:<tag>`
@@ -103,7 +190,7 @@ pub async fn push(g: &GlobalArgs, a: &ImageArgs, started: Instant) -> anyhow::Re
 async fn already_in_registry(
     g: &GlobalArgs,
     a: &ImageArgs,
-    targets: &[AppTarget],
+    subjects: &[Subject],
     tag: &str,
 ) -> anyhow::Result<HashMap<String, String>> {
     let mut found = HashMap::new();
@@ -115,11 +202,11 @@ async fn already_in_registry(
         Some(host) => Registry::Other(host),
         None => Registry::Ecr(&aws),
     };
-    for target in targets {
-        let destination = registry.destination(target.config.repository()).await?;
+    for subject in subjects {
+        let destination = registry.destination(&subject.repository).await?;
         let uri = format!("{}:{tag}", destination.repository);
         if exists(&uri, &aws).await? {
-            found.insert(target.name().to_owned(), uri);
+            found.insert(subject.name.clone(), uri);
         }
     }
     Ok(found)
@@ -128,18 +215,18 @@ async fn already_in_registry(
 /// The report of an app that `--skip-existing` left alone.
 fn skipped(
     g: &GlobalArgs,
-    target: &AppTarget,
+    subject: &Subject,
     uri: &str,
     command: &str,
     started: Instant,
 ) -> AppReport {
     let message = format!("{uri} is already in the registry; {command} skipped (--skip-existing)");
     tracing::info!(
-        app = target.name(),
+        app = subject.name,
         image = uri,
         "already in the registry, {command} skipped"
     );
-    app_report(g, target, uri.to_owned(), String::new(), started)
+    app_report(g, subject, uri.to_owned(), String::new(), started)
         .with_outcome(Outcome::NoChange, message)
 }
 
@@ -164,10 +251,11 @@ pub async fn publish(
     };
     // Where the image goes is checked before the build, which is the long
     // part: a missing repository should not cost a build.
-    let destination = registry.destination(target.config.repository()).await?;
+    let subject = Subject::app(target);
+    let destination = registry.destination(&subject.repository).await?;
     let docker = crate::docker::connect().await?;
-    build_app(&docker, target, &tag, context).await?;
-    let pushed = push_built(&docker, target, &tag, &destination).await?;
+    build_app(&docker, &subject, &tag, context).await?;
+    let pushed = push_built(&docker, &subject, &tag, &destination).await?;
     // The deploy names the tag, not the digest: ECS resolves a tag to its
     // digest when it starts the deployment, the repositories are immutable,
     // and the tag is what the app reports as its version (`APP_VERSION`).
@@ -260,7 +348,7 @@ async fn ecr_image_exists(
 pub async fn build_local(target: &AppTarget, tag: &str, context: &Path) -> anyhow::Result<String> {
     let tag = resolve_tag(Some(tag), context)?;
     let docker = crate::docker::connect().await?;
-    let (local, _) = build_app(&docker, target, &tag, context).await?;
+    let (local, _) = build_app(&docker, &Subject::app(target), &tag, context).await?;
     Ok(local)
 }
 
@@ -291,19 +379,24 @@ pub fn local_name(target: &AppTarget, tag: &str) -> String {
     format!("{}:{tag}", target.config.repository())
 }
 
+/// The local name of a subject's image: `<repository>:<tag>`.
+fn subject_local_name(subject: &Subject, tag: &str) -> String {
+    format!("{}:{tag}", subject.repository)
+}
+
 /// Builds `target`'s image as its local name; returns the name and the
 /// image id.
 async fn build_app(
     docker: &Docker,
-    target: &AppTarget,
+    subject: &Subject,
     tag: &str,
     context: &Path,
 ) -> anyhow::Result<(String, String)> {
-    let local = local_name(target, tag);
+    let local = subject_local_name(subject, tag);
     let mut labels = HashMap::from([
         (
             "org.opencontainers.image.title".to_owned(),
-            target.name().to_owned(),
+            subject.name.clone(),
         ),
         (
             "org.opencontainers.image.version".to_owned(),
@@ -314,13 +407,10 @@ async fn build_app(
         labels.insert("org.opencontainers.image.revision".to_owned(), revision);
     }
     let spec = builder::BuildSpec {
-        app: target.name(),
+        app: &subject.name,
         context,
-        dockerfile: &target.config.deploy.dockerfile,
-        dockerfile_origin: format!(
-            "{}: field `deploy.dockerfile`",
-            target.config_file.display()
-        ),
+        dockerfile: &subject.dockerfile,
+        dockerfile_origin: subject.dockerfile_origin.clone(),
         image: &local,
         labels,
         platform: target.config.cpu_architecture,
@@ -332,13 +422,21 @@ async fn build_app(
 /// Pushes `target`'s local image for `tag` to `destination`.
 async fn push_built(
     docker: &Docker,
-    target: &AppTarget,
+    subject: &Subject,
     tag: &str,
     destination: &registry::Destination,
 ) -> anyhow::Result<pusher::Pushed> {
-    let local = local_name(target, tag);
-    let hint = format!("deployer build {} --tag {tag}", target.name());
-    pusher::push(docker, target.name(), &local, destination, tag, &hint).await
+    let local = subject_local_name(subject, tag);
+    let what = if subject.dockerfile_origin == "--dockerfile" {
+        format!(
+            "--repository {} --dockerfile {}",
+            subject.repository, subject.dockerfile
+        )
+    } else {
+        subject.name.clone()
+    };
+    let hint = format!("deployer build {what} --tag {tag}");
+    pusher::push(docker, &subject.name, &local, destination, tag, &hint).await
 }
 
 /// What the engine said went wrong, without bollard's wrapping: the
@@ -357,13 +455,13 @@ fn engine_message(err: bollard::errors::Error) -> String {
 /// One app's line in a build or push report.
 fn app_report(
     g: &GlobalArgs,
-    target: &AppTarget,
+    subject: &Subject,
     image: String,
     message: String,
     started: Instant,
 ) -> AppReport {
     let mut report = AppReport::new(
-        target.name(),
+        &subject.name,
         match g.target {
             Target::Aws => "aws",
             Target::Local => "local",
@@ -371,9 +469,44 @@ fn app_report(
         Outcome::Completed,
     )
     .with_outcome(Outcome::Completed, message);
-    report.cluster = target.cluster.clone();
-    report.service = target.service.clone();
+    report.cluster = subject.cluster.clone();
+    report.service = subject.service.clone();
     report.image = Some(image);
     report.duration_seconds = started.elapsed().as_secs_f64();
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_names_follow_ecr_rules() {
+        for ok in ["deployer", "ci/deployer", "a-b.c_d/e2"] {
+            assert!(repository_name_is_valid(ok), "{ok}");
+        }
+        for bad in [
+            "d",
+            "Deployer",
+            "host:5000/deployer",
+            "deployer:tag",
+            "-deployer",
+            "deployer/",
+            "a//b",
+            "a--b",
+        ] {
+            assert!(!repository_name_is_valid(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_named_image_names_the_flag_in_its_errors() {
+        let err = Subject::named("Bad:Name", "Dockerfile.deployer").expect_err("refused");
+        assert!(err.to_string().contains("--repository"), "{err}");
+        let err = Subject::named("deployer", " ").expect_err("refused");
+        assert!(err.to_string().contains("--dockerfile"), "{err}");
+        let subject = Subject::named("deployer", "Dockerfile.deployer").expect("valid");
+        assert_eq!(subject.dockerfile_origin, "--dockerfile");
+        assert_eq!(subject_local_name(&subject, "abc"), "deployer:abc");
+    }
 }
