@@ -17,8 +17,8 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use app::{
-    defaults, AppConfig, Deploy, HealthCheck, LaunchType, Microservice, Replicas, Scaling,
-    RESERVED_ENV,
+    defaults, AppConfig, Capacity, Deploy, HealthCheck, LaunchType, Microservice, Replicas,
+    Scaling, RESERVED_ENV,
 };
 pub use error::{ConfigError, EnvError, Problem};
 pub use runtime::{config_override, LogFormat, RuntimeEnv};

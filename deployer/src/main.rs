@@ -15,6 +15,16 @@ async fn main() -> ExitCode {
         cli.global.log_format,
         "info,aws_config=warn,aws_smithy_runtime=warn",
     );
+    // `cost` prints its own table or JSON document, not a deploy report.
+    if let Some(deployer::cli::Command::Cost(args)) = &cli.command {
+        return match deployer::cost::command(&cli.global, args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err}");
+                Code::BadInput.into()
+            }
+        };
+    }
     let started = Instant::now();
     let output = cli.global.output;
     let result_file = cli.global.result_file.clone();
