@@ -63,6 +63,20 @@ pub struct AppConfig {
     /// deploy back on. Every field has a default.
     #[serde(default)]
     pub alarms: Alarms,
+    /// What one task serves, for the cost plan (`deployer cost`).
+    #[serde(default)]
+    pub capacity: Capacity,
+}
+
+/// One task's measured capacity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    /// Requests per second one task serves at full CPU. Defaults to
+    /// [`defaults::BENCH_RPS_PER_VCPU`] times the task's vCPUs (`cpu / 1024`),
+    /// from the project's benchmark (bench/README.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rps_per_task: Option<f64>,
 }
 
 /// ECS launch type.
@@ -387,6 +401,15 @@ impl AppConfig {
         self.deploy.repository.as_deref().unwrap_or(&self.app)
     }
 
+    /// Requests per second one task serves at full CPU: the JSON's
+    /// `capacity.rps_per_task`, else the benchmark's figure per vCPU scaled
+    /// to the task's CPU units.
+    pub fn rps_per_task(&self) -> f64 {
+        self.capacity
+            .rps_per_task
+            .unwrap_or(defaults::BENCH_RPS_PER_VCPU * f64::from(self.cpu) / 1024.0)
+    }
+
     /// CloudWatch log group the containers write to.
     pub fn log_group(&self) -> String {
         format!("/ecs/{}", self.app)
@@ -424,6 +447,13 @@ impl AppConfig {
 
 /// Default values, named so that the schema, Terraform and the docs agree.
 pub mod defaults {
+    /// Requests per second one vCPU serves: the slowest route in the
+    /// project's benchmark (bench/README.md: `/medical/health` at 7735 req/s
+    /// on one core, every layer and a JSON access-log line per request),
+    /// rounded down. `capacity.rps_per_task` defaults to this times the
+    /// task's vCPUs.
+    pub const BENCH_RPS_PER_VCPU: f64 = 7700.0;
+
     /// CPU and memory scaling target (%).
     pub fn scaling_target() -> f64 {
         75.0

@@ -17,8 +17,8 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use app::{
-    defaults, Alarms, AppConfig, CpuArchitecture, Deploy, HealthCheck, LaunchType, Microservice,
-    Replicas, Scaling, RESERVED_ENV,
+    defaults, Alarms, AppConfig, Capacity, CpuArchitecture, Deploy, HealthCheck, LaunchType,
+    Microservice, Replicas, Scaling, RESERVED_ENV,
 };
 pub use error::{ConfigError, EnvError, Problem};
 pub use runtime::{config_override, LogFormat, RuntimeEnv};

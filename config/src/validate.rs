@@ -169,6 +169,14 @@ fn scaling(cfg: &AppConfig, p: &mut Problems) {
             p.push(field, format!("{value} is not a percentage in (0, 100]"));
         }
     }
+    if let Some(rps) = cfg.capacity.rps_per_task {
+        if !(rps.is_finite() && rps > 0.0) {
+            p.push(
+                "capacity.rps_per_task",
+                format!("{rps} is not a positive number"),
+            );
+        }
+    }
 }
 
 fn alarms(cfg: &AppConfig, p: &mut Problems) {

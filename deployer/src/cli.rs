@@ -115,6 +115,9 @@ pub enum Command {
     /// An app's log events, newest last (CloudWatch Logs, or the local
     /// fleet's containers with `--target local`).
     Logs(LogsArgs),
+    /// Monthly cost of the stack under a week of demand, and the levers
+    /// that lower it.
+    Cost(CostArgs),
 }
 
 /// Which image to deploy.
@@ -297,6 +300,40 @@ pub struct UpArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DownArgs {}
+
+#[derive(Debug, Clone, Args)]
+pub struct CostArgs {
+    /// Apps to price. Defaults to every app in the config directory.
+    #[arg(value_name = "APP")]
+    pub apps: Vec<String>,
+
+    /// Demand: `idle` (every app at replicas.min), `peak` (at
+    /// replicas.max), `builtin` (the weekday/weekend profile, the default),
+    /// or a CSV file of requests per second per app for hours 0-167.
+    #[arg(long, value_name = "idle|peak|builtin|FILE")]
+    pub traffic: Option<String>,
+
+    /// Terraform variables file, instead of `<infra-dir>/terraform.tfvars`
+    /// (else `terraform.tfvars.example`).
+    #[arg(long, value_name = "FILE")]
+    pub tfvars: Option<PathBuf>,
+
+    /// The Terraform root: its `variables.tf` defaults and tfvars.
+    #[arg(long, default_value = "infra")]
+    pub infra_dir: PathBuf,
+
+    /// Directory of the price sheets, `<region>.json`.
+    #[arg(long, env = "DEPLOYER_PRICING_DIR", default_value = "pricing")]
+    pub pricing_dir: PathBuf,
+
+    /// Draw tasks per app and dollars per hour over the week into this SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub chart: Option<PathBuf>,
+
+    /// Also write the hourly demand used, as a `--traffic` CSV.
+    #[arg(long, value_name = "FILE")]
+    pub write_traffic: Option<PathBuf>,
+}
 
 /// Parses the process arguments, exiting with a usage error (code 2) when
 /// they do not fit.

@@ -30,6 +30,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Report> {
         (Command::Up(args), _) => crate::local::up(&global, &args, started).await,
         (Command::Down(args), _) => crate::local::down(&global, &args, started).await,
         (Command::Logs(args), _) => crate::logs::logs(&global, &args, started).await,
+        (Command::Cost(args), _) => {
+            crate::cost::command(&global, &args).map_err(crate::exit::Failure::from)?;
+            Ok(Report::new("cost", Vec::new(), started.elapsed()))
+        }
         (Command::Rollback(_) | Command::Prune(_), Target::Local) => Err(
             crate::exit::Failure::bad_input(
                 "rollback and prune apply to ECS only; on the local target a failed deploy rolls back by itself",

@@ -230,6 +230,12 @@ pub fn describe(err: &anyhow::Error) -> String {
     }
 }
 
+impl From<crate::cost::CostError> for Failure {
+    fn from(err: crate::cost::CostError) -> Self {
+        Failure::bad_input(err.to_string())
+    }
+}
+
 /// The exit code an error from anywhere in the program maps to.
 pub fn code_of(err: &anyhow::Error) -> Code {
     if let Some(failure) = err.downcast_ref::<Failure>() {

@@ -5,12 +5,14 @@
 //!   on ECS.
 //! * [`local`] runs the same apps on the local Docker engine behind a
 //!   gateway that applies the load balancer's rules.
+//! * [`cost`] prices the stack under a week of demand (`deployer cost`).
 
 pub mod alarms;
 pub mod apps;
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod cost;
 pub mod docker;
 pub mod ecs;
 pub mod exit;

@@ -17,6 +17,16 @@ async fn main() -> ExitCode {
         // people: the error that matters is reported in one line.
         "info,aws_config=error,aws_smithy_runtime=error,aws_smithy_runtime_api=error",
     );
+    // `cost` prints its own table or JSON document, not a deploy report.
+    if let Some(deployer::cli::Command::Cost(args)) = &cli.command {
+        return match deployer::cost::command(&cli.global, args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err}");
+                Code::BadInput.into()
+            }
+        };
+    }
     let started = Instant::now();
     let output = cli.global.output;
     let result_file = cli.global.result_file.clone();

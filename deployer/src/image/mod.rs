@@ -112,6 +112,8 @@ pub struct Subject {
     /// ECS cluster and service, for an app; empty otherwise.
     pub cluster: String,
     pub service: String,
+    /// The CPU architecture the image is built for.
+    pub platform: config::CpuArchitecture,
 }
 
 impl Subject {
@@ -127,6 +129,7 @@ impl Subject {
             ),
             cluster: target.cluster.clone(),
             service: target.service.clone(),
+            platform: target.config.cpu_architecture,
         }
     }
 
@@ -149,6 +152,9 @@ impl Subject {
             dockerfile_origin: "--dockerfile".to_owned(),
             cluster: String::new(),
             service: String::new(),
+            // No app JSON says otherwise: the default architecture, that of
+            // the agents' nodes (X86_64), which run deployer's own image.
+            platform: config::CpuArchitecture::default(),
         })
     }
 }
@@ -413,7 +419,7 @@ async fn build_app(
         dockerfile_origin: subject.dockerfile_origin.clone(),
         image: &local,
         labels,
-        platform: target.config.cpu_architecture,
+        platform: subject.platform,
     };
     let id = builder::build(docker, &spec).await?;
     Ok((local, id))
