@@ -117,19 +117,11 @@ pub async fn published(uri: &str, aws: &SdkConfig) -> anyhow::Result<Vec<Platfor
 
 async fn ecr_credentials(image: &ImageRef, aws: &SdkConfig) -> anyhow::Result<DockerCredentials> {
     let ecr = aws_sdk_ecr::Client::new(aws);
-    let token = ecr.get_authorization_token().send().await.map_err(|err| {
-        anyhow::Error::new(err).context(
-            "ECR GetAuthorizationToken failed (the credentials need ecr:GetAuthorizationToken)",
-        )
-    })?;
-    let data = token.authorization_data().first().ok_or_else(|| {
-        Failure::new(
-            Code::Backend,
-            "ECR GetAuthorizationToken returned no authorization data",
-        )
-    })?;
-    let (username, password) =
-        registry::decode_token(data.authorization_token().unwrap_or_default())?;
+    let region = aws
+        .region()
+        .map_or("(no region)".to_owned(), |r| r.to_string());
+    let login = registry::ecr_login(&ecr, &region).await?;
+    let (username, password) = (login.username, login.password);
     Ok(DockerCredentials {
         username: Some(username),
         password: Some(password),

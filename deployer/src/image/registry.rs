@@ -101,6 +101,37 @@ pub async fn ecr(repository: &str, aws: &SdkConfig) -> anyhow::Result<Destinatio
     let image = ImageRef::parse(uri, "ECR repositoryUri")?;
 
     // One token serves every registry the identity may use.
+    let login = ecr_login(&ecr, &region).await?;
+    let (username, password) = (login.username, login.password);
+    let host = image.reference.registry().to_owned();
+    // The proxy endpoint is the address the token is for; the repository
+    // URI names the same registry without a scheme.
+    let server = login
+        .proxy_endpoint
+        .unwrap_or_else(|| format!("https://{host}"));
+    Ok(Destination {
+        repository: uri.to_owned(),
+        credentials: Some(DockerCredentials {
+            username: Some(username),
+            password: Some(password),
+            serveraddress: Some(server),
+            ..Default::default()
+        }),
+    })
+}
+
+/// What ECR GetAuthorizationToken hands out: the registry login and the
+/// address it is for.
+pub struct EcrLogin {
+    pub username: String,
+    pub password: String,
+    /// `https://<registry host>`, when ECR names it.
+    pub proxy_endpoint: Option<String>,
+}
+
+/// Logs in to ECR with the identity's credentials, in `region` (named in
+/// errors only). One token serves every registry the identity may use.
+pub async fn ecr_login(ecr: &aws_sdk_ecr::Client, region: &str) -> anyhow::Result<EcrLogin> {
     let token = ecr.get_authorization_token().send().await.map_err(|err| {
         anyhow::Error::new(err).context(format!(
             "ECR GetAuthorizationToken in {region} failed (the credentials need ecr:GetAuthorizationToken)"
@@ -113,20 +144,10 @@ pub async fn ecr(repository: &str, aws: &SdkConfig) -> anyhow::Result<Destinatio
         )
     })?;
     let (username, password) = decode_token(data.authorization_token().unwrap_or_default())?;
-    let host = image.reference.registry().to_owned();
-    // The proxy endpoint is the address the token is for; the repository
-    // URI names the same registry without a scheme.
-    let server = data
-        .proxy_endpoint()
-        .map_or_else(|| format!("https://{host}"), str::to_owned);
-    Ok(Destination {
-        repository: uri.to_owned(),
-        credentials: Some(DockerCredentials {
-            username: Some(username),
-            password: Some(password),
-            serveraddress: Some(server),
-            ..Default::default()
-        }),
+    Ok(EcrLogin {
+        username,
+        password,
+        proxy_endpoint: data.proxy_endpoint().map(str::to_owned),
     })
 }
 
