@@ -153,6 +153,24 @@ impl EcsApi for SdkEcs {
         &self,
         uri: &str,
     ) -> anyhow::Result<Option<Vec<crate::image::platform::Platform>>> {
+        // With AWS_ENDPOINT_URL pointing at a stand-in (moto, LocalStack),
+        // an ECR URI still names AWS's own registry, which the stand-in does
+        // not serve: reading it would reach out to a registry that never saw
+        // the image. The platform is then left unchecked, and the log says so.
+        let ecr = crate::image::reference::ImageRef::parse(uri, "image")?
+            .ecr()
+            .is_some();
+        if ecr {
+            if let Some(endpoint) = self.config.endpoint_url() {
+                tracing::warn!(
+                    image = uri,
+                    endpoint,
+                    "the image's platform is not checked: AWS calls go to a custom endpoint, \
+                     which serves no ECR registry"
+                );
+                return Ok(None);
+            }
+        }
         crate::image::platform::published(uri, &self.config)
             .await
             .map(Some)
