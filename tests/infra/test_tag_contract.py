@@ -9,7 +9,7 @@ import re
 from conftest import CONTRACT_TAG
 from infra_checks import deployer_contract as contract
 from infra_checks import hcl
-from infra_checks.paths import INFRA
+from infra_checks.paths import INFRA, REPO
 
 # Keys deployer writes only on resources it creates itself, never on one
 # Terraform manages, so the provider never sees them: the ManagedBy marker on
@@ -102,8 +102,15 @@ def test_the_lifecycle_policy_keeps_the_image_terraforms_revision_runs(evaluated
     """Evaluated with initial_image_tag = CONTRACT_TAG: the tag is selected by
     a rule of higher priority than the count rule (and so never expired by
     it), which itself keeps more images than any count below it."""
-    policies = evaluated.resources("aws_ecr_lifecycle_policy")
-    assert policies, "no aws_ecr_lifecycle_policy"
+    # The apps' repositories; deployer's own image runs in no task definition.
+    app_repositories = set()
+    for path in (REPO / "config").glob("*.json"):
+        cfg = json.loads(path.read_text())
+        if "app" not in cfg:  # the JSON Schema
+            continue
+        app_repositories.add(cfg.get("deploy", {}).get("repository") or cfg["app"])
+    policies = [p for p in evaluated.resources("aws_ecr_lifecycle_policy") if p["repository"] in app_repositories]
+    assert len(policies) == len(app_repositories), f"no lifecycle policy on some of {sorted(app_repositories)}"
     for policy in policies:
         rules = sorted(json.loads(policy["policy"])["rules"], key=lambda r: r["rulePriority"])
         keeping = [

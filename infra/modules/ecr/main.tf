@@ -22,33 +22,37 @@ resource "aws_ecr_lifecycle_policy" "this" {
   for_each = aws_ecr_repository.this
 
   repository = each.value.name
-  # Rule 1 selects the tags Terraform's task definition revision runs (the
-  # initial image) and keeps them: an image a higher-priority rule selects
+  # Rule 1, where protected_tags names any, selects the tags Terraform's task
+  # definition revision runs (the initial image) and keeps them: an image a higher-priority rule selects
   # is never expired by a lower one. Rule 2 keeps the newest keep_images of
   # the rest.
   policy = jsonencode({
-    rules = [
-      {
-        rulePriority = 1
-        description  = "Keep the images Terraform's task definitions run: ${join(", ", var.protected_tags)}"
-        selection = {
-          tagStatus      = "tagged"
-          tagPatternList = var.protected_tags
-          countType      = "imageCountMoreThan"
-          countNumber    = 9999
-        }
-        action = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the newest ${var.keep_images} images"
-        selection = {
-          tagStatus   = "any"
-          countType   = "imageCountMoreThan"
-          countNumber = var.keep_images
-        }
-        action = { type = "expire" }
-      },
-    ]
+    rules = concat(
+      length(var.protected_tags) == 0 ? [] : [
+        {
+          rulePriority = 1
+          description  = "Keep the images Terraform's task definitions run: ${join(", ", var.protected_tags)}"
+          selection = {
+            tagStatus      = "tagged"
+            tagPatternList = var.protected_tags
+            countType      = "imageCountMoreThan"
+            countNumber    = 9999
+          }
+          action = { type = "expire" }
+        },
+      ],
+      [
+        {
+          rulePriority = 2
+          description  = "Keep the newest ${var.keep_images} images"
+          selection = {
+            tagStatus   = "any"
+            countType   = "imageCountMoreThan"
+            countNumber = var.keep_images
+          }
+          action = { type = "expire" }
+        },
+      ],
+    )
   })
 }

@@ -27,11 +27,12 @@ variable "tags" {
 }
 
 variable "protected_tags" {
-  description = "Image tags the lifecycle policy never expires: the tag Terraform's first task definition revisions run (initial_image_tag)."
+  description = "Image tags the lifecycle policy never expires: the tag Terraform's first task definition revisions run (initial_image_tag); empty for a repository no task definition of Terraform's uses."
   type        = list(string)
+  default     = []
 
   validation {
-    condition     = length(var.protected_tags) >= 1 && length(var.protected_tags) <= 100 && alltrue([for tag in var.protected_tags : can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", tag))])
-    error_message = "protected_tags must hold 1 to 100 image tags (letters, digits, _.-, at most 128 characters, no wildcard)."
+    condition     = length(var.protected_tags) <= 100 && alltrue([for tag in var.protected_tags : can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", tag))])
+    error_message = "protected_tags must hold at most 100 image tags (letters, digits, _.-, at most 128 characters, no wildcard)."
   }
 }
