@@ -59,24 +59,25 @@ impl Code {
         self as i32
     }
 
+    /// Every code, in number order.
+    pub const ALL: [Code; 12] = [
+        Code::Success,
+        Code::Differences,
+        Code::BadInput,
+        Code::Preflight,
+        Code::RolledBack,
+        Code::TimedOut,
+        Code::Backend,
+        Code::RollbackFailed,
+        Code::Superseded,
+        Code::Interrupted,
+        Code::Credentials,
+        Code::Unreachable,
+    ];
+
     /// The code whose number is `n`.
     pub fn from_i32(n: i32) -> Option<Code> {
-        [
-            Code::Success,
-            Code::Differences,
-            Code::BadInput,
-            Code::Preflight,
-            Code::RolledBack,
-            Code::TimedOut,
-            Code::Backend,
-            Code::RollbackFailed,
-            Code::Superseded,
-            Code::Interrupted,
-            Code::Credentials,
-            Code::Unreachable,
-        ]
-        .into_iter()
-        .find(|c| c.as_i32() == n)
+        Code::ALL.into_iter().find(|c| c.as_i32() == n)
     }
 
     /// How serious the outcome is, for choosing one exit code for several
@@ -256,21 +257,7 @@ mod tests {
 
     #[test]
     fn a_failed_rollback_outranks_every_other_outcome() {
-        let all = [
-            Code::Success,
-            Code::Differences,
-            Code::BadInput,
-            Code::Preflight,
-            Code::RolledBack,
-            Code::TimedOut,
-            Code::Backend,
-            Code::RollbackFailed,
-            Code::Superseded,
-            Code::Interrupted,
-            Code::Credentials,
-            Code::Unreachable,
-        ];
-        assert_eq!(Code::worst(all), Code::RollbackFailed);
+        assert_eq!(Code::worst(Code::ALL), Code::RollbackFailed);
         assert_eq!(
             Code::worst([Code::Superseded, Code::RolledBack]),
             Code::RolledBack
