@@ -165,9 +165,10 @@ const CREDENTIAL_CHAIN: &str = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PRO
      ~/.aws/credentials, SSO, web identity (IRSA), the ECS and EC2 instance roles";
 
 /// Texts in an AWS error that mean the credentials are missing or expired.
-const NO_CREDENTIALS: [&str; 2] = [
+const NO_CREDENTIALS: [&str; 3] = [
     "an error occurred while loading credentials",
     "no credentials in the property bag",
+    "no credentials found in chain",
 ];
 const EXPIRED_CREDENTIALS: [&str; 5] = [
     "ExpiredToken",
@@ -190,7 +191,7 @@ const UNREACHABLE: [&str; 5] = [
 /// endpoint. `None` for every other error.
 pub fn aws_failure(err: &anyhow::Error) -> Option<Failure> {
     let text = format!("{err:#}");
-    if NO_CREDENTIALS.iter().any(|t| text.contains(t)) {
+    if credentials_not_loaded(err) || NO_CREDENTIALS.iter().any(|t| text.contains(t)) {
         return Some(Failure::new(
             Code::Credentials,
             format!(
@@ -220,6 +221,18 @@ pub fn aws_failure(err: &anyhow::Error) -> Option<Failure> {
         ));
     }
     None
+}
+
+/// Whether the SDK's credential chain found nothing (or a provider in it
+/// failed): its typed error, somewhere in the chain of causes.
+fn credentials_not_loaded(err: &anyhow::Error) -> bool {
+    use aws_credential_types::provider::error::CredentialsError;
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<CredentialsError>(),
+            Some(CredentialsError::CredentialsNotLoaded(_) | CredentialsError::ProviderError(_))
+        )
+    })
 }
 
 /// The text an error is reported with: the one actionable line of
@@ -263,6 +276,16 @@ mod tests {
             Code::RolledBack
         );
         assert_eq!(Code::worst([]), Code::Success);
+    }
+
+    #[test]
+    fn the_sdks_typed_credentials_error_is_recognised_whatever_its_text() {
+        use super::{code_of, describe};
+        use aws_credential_types::provider::error::CredentialsError;
+        let err = anyhow::Error::new(CredentialsError::not_loaded("nothing here"))
+            .context("ECS DescribeClusters C failed");
+        assert_eq!(code_of(&err), Code::Credentials);
+        assert!(describe(&err).starts_with("no AWS credentials found"));
     }
 
     #[test]

@@ -15,7 +15,8 @@ async fn main() -> ExitCode {
         cli.global.log_format,
         // The SDK's own warnings (IMDS probes, raw responses) are not for
         // people: the error that matters is reported in one line.
-        "info,aws_config=error,aws_smithy_runtime=error,aws_smithy_runtime_api=error",
+        "info,aws_config=error,aws_runtime=error,aws_smithy_runtime=error,\
+         aws_smithy_runtime_api=error",
     );
     // `cost` prints its own table or JSON document, not a deploy report.
     if let Some(deployer::cli::Command::Cost(args)) = &cli.command {

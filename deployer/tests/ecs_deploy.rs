@@ -353,28 +353,11 @@ fn sigterm_mid_rollout_rolls_back_and_writes_the_result() {
         return;
     };
     let result = w.dir.path().join("result.json");
-    let result_arg = result.display().to_string();
-    let mut deployer = w.spawn_deployer(&[
-        "service-b",
-        "--image",
-        &image,
-        "--service-name",
-        SERVICE,
-        "--poll-interval",
-        "100ms",
-        "--result-file",
-        &result_arg,
-    ]);
+    let mut deployer = deploy_in_background(&w, &image, &result);
     // Mid-rollout: the update went out and the rollout is being followed.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !(w.proxy.calls_of("UpdateService") == 1 && w.proxy.calls_of("DescribeServices") >= 4) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no rollout to interrupt: {:?}",
-            w.proxy.calls()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for(&w, "the rollout", &|| {
+        w.proxy.calls_of("UpdateService") == 1 && w.proxy.calls_of("DescribeServices") >= 4
+    });
     deployer.signal("TERM");
     let status = deployer
         .wait_timeout(std::time::Duration::from_secs(60))
@@ -388,6 +371,80 @@ fn sigterm_mid_rollout_rolls_back_and_writes_the_result() {
     assert_eq!(app["rolled_back_to"], "service-b:1", "{json}");
     assert_eq!(w.proxy.calls_of("UpdateService"), 2, "the rollback update");
     assert_eq!(w.running(SERVICE), "service-b:1");
+}
+
+/// `deployer service-b --image IMAGE` on the proxy, in the background,
+/// polling fast, its result in `result`.
+fn deploy_in_background(w: &World, image: &str, result: &std::path::Path) -> harness::ChildGuard {
+    let result = result.display().to_string();
+    w.spawn_deployer(&[
+        "service-b",
+        "--image",
+        image,
+        "--service-name",
+        SERVICE,
+        "--poll-interval",
+        "100ms",
+        "--result-file",
+        &result,
+    ])
+}
+
+/// Waits (a minute at most) until `done`, which reads the proxy's calls.
+fn wait_for(w: &World, what: &str, done: &dyn Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never came: {:?}",
+            w.proxy.calls()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A second signal while the rollback is under way: deployer exits at once,
+/// and the result says what is still in flight.
+#[test]
+fn a_second_sigterm_exits_at_once_saying_what_is_in_flight() {
+    // Neither the rollout nor the way back ever finishes.
+    let script = Script::default()
+        .with(2, Behaviour::Hangs)
+        .with(1, Behaviour::Hangs);
+    let Some((w, image)) = with_service(script) else {
+        return;
+    };
+    let result = w.dir.path().join("result.json");
+    let mut deployer = deploy_in_background(&w, &image, &result);
+    wait_for(&w, "the rollout", &|| {
+        w.proxy.calls_of("UpdateService") == 1 && w.proxy.calls_of("DescribeServices") >= 4
+    });
+    deployer.signal("TERM");
+    // The update back to revision 1 went out, and it is being followed.
+    let followed = w.proxy.calls_of("DescribeServices");
+    wait_for(&w, "the rollback", &|| {
+        w.proxy.calls_of("UpdateService") == 2 && w.proxy.calls_of("DescribeServices") > followed
+    });
+    deployer.signal("TERM");
+    let status = deployer
+        .wait_timeout(std::time::Duration::from_secs(30))
+        .expect("deployer exits on the second SIGTERM");
+    let log = std::fs::read_to_string(w.dir.path().join("deployer.stderr")).unwrap_or_default();
+    assert_eq!(status.code(), Some(9), "{log}");
+    let text = std::fs::read_to_string(&result).expect("the result file is written");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON result");
+    let app = &json["apps"][0];
+    assert_eq!(app["outcome"], "interrupted", "{json}");
+    let message = app["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("still in flight on ECS") && message.contains("service-b:1"),
+        "says the rollback to 1 is in flight: {message}"
+    );
+    assert_eq!(
+        w.proxy.calls_of("UpdateService"),
+        2,
+        "nothing more was changed"
+    );
 }
 
 /// Register, update, follow, prune; then `rollback` and `prune` on their own.

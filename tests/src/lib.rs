@@ -7,6 +7,7 @@
 //! without Docker skips those tests with a message that says so.
 
 pub mod app_checks;
+pub mod ecs_standin;
 pub mod load;
 pub mod service;
 
@@ -41,6 +42,17 @@ pub fn docker_host() -> Option<String> {
 /// The local registry standing in for ECR (`TEST_REGISTRY`, `host:port`).
 pub fn registry() -> Option<String> {
     require("TEST_REGISTRY", "a local registry")
+}
+
+/// The JSON report `deployer --output json` printed on stdout; a panic
+/// that shows stdout when it is not one.
+pub fn json_report(stdout: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(stdout).unwrap_or_else(|err| {
+        panic!(
+            "stdout is not deployer's JSON report ({err}):\n{}",
+            String::from_utf8_lossy(stdout)
+        )
+    })
 }
 
 /// The repository root.

@@ -1,12 +1,12 @@
-//! A scripted stand-in for ECS, for unit tests.
+//! deployer's ECS client for unit tests: the ECS stand-in, in process.
 //!
-//! It keeps clusters, services, task definitions and tasks the way ECS
-//! does, and plays ECS's part in a rollout: UpdateService to a new revision
-//! starts a new PRIMARY deployment, and every DescribeServices moves each
-//! rollout in progress one step along the [`Script`] of its revision
-//! (completing, failing with or without the circuit breaker's rollback,
-//! hanging, or being replaced by another deployment). Every call is logged,
-//! and any call can be made to fail from its n-th time on.
+//! Rollouts (deployments, service deployments, events, tasks, stale reads)
+//! come from the one ECS stand-in, [`harness::ecs_standin`], which the
+//! integration tests reach over HTTP through the proxy in front of moto.
+//! This file only keeps what ECS stores (clusters, services, task
+//! definitions, images, target health), translates the stand-in's answers
+//! into SDK types, logs every call, and can make any call fail from its
+//! n-th time on.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -21,9 +21,13 @@ use aws_sdk_ecs::types::{
 };
 use aws_sdk_elasticloadbalancingv2::types::TargetHealthDescription;
 use aws_smithy_types::DateTime;
+use harness::ecs_standin::{self as standin, Clock, Rollouts};
 
 use super::api::{EcsApi, TaskFilter};
 use super::revision;
+
+/// How a deployment of a revision goes: the stand-in's behaviours.
+pub(crate) use standin::Behaviour as Script;
 
 pub(crate) const REGION_ACCOUNT: &str = "us-east-1:123456789012";
 
@@ -32,82 +36,47 @@ pub(crate) fn td_arn(name: &str) -> String {
     format!("arn:aws:ecs:{REGION_ACCOUNT}:task-definition/{name}")
 }
 
-/// How a deployment of a revision behaves, one step per DescribeServices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Script {
-    /// COMPLETED after this many polls.
-    Completes { after: u32 },
-    /// A native strategy's deployment: traffic shifts for `after` polls,
-    /// bakes (lifecycle stage BAKE_TIME) for `bake` more, then COMPLETES.
-    Bakes { after: u32, bake: u32 },
-    /// A task stops at every poll, and the rollout still COMPLETES after
-    /// this many (the replacement tasks start fine).
-    StumblesThenCompletes { after: u32 },
-    /// A task fails at every poll; FAILED after this many polls, and ECS
-    /// starts a deployment back to the last completed revision.
-    FailsAndRollsBack { after: u32 },
-    /// As above, and the failed deployment is gone (drained) before the
-    /// next look: only the deployment back is left to see.
-    RollsBackOutOfSight { after: u32 },
-    /// As `FailsAndRollsBack`, without the circuit breaker's rollback.
-    Fails { after: u32 },
-    /// IN_PROGRESS for ever, no task ever running.
-    Hangs,
-    /// After this many polls someone else deploys revision `by`.
-    TakenOver { after: u32, by: i32 },
-    /// After this many polls the CloudWatch alarm `alarm` goes off and ECS
-    /// rolls back (deployment alarms with rollback on): the deployment is
-    /// FAILED, the service deployment ROLLBACK_IN_PROGRESS with the alarm
-    /// among `triggeredAlarmNames`.
-    AlarmRollsBack { after: u32, alarm: &'static str },
-}
-
-/// A service deployment, as ListServiceDeployments and
-/// DescribeServiceDeployments show it: one per UpdateService that starts a
-/// deployment; a rollback stays within it (ROLLBACK_* statuses).
-#[derive(Debug, Clone)]
-struct SdRecord {
-    cluster: String,
-    service: String,
-    deployment_id: String,
-    created_at: DateTime,
-    status: ServiceDeploymentStatus,
-    reason: String,
-    triggered_alarms: Vec<String>,
-    stage: Option<ServiceDeploymentLifecycleStage>,
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     clusters: HashMap<String, String>,
-    /// By (cluster, service name).
+    /// What ECS stores of each service, by (cluster, service name); the
+    /// rollout part of it comes from `rollouts`.
     services: HashMap<(String, String), Service>,
+    rollouts: Rollouts,
     /// By family, then revision.
     task_definitions: BTreeMap<String, BTreeMap<i32, (TaskDefinition, Vec<Tag>)>>,
-    /// By revision name (`family:revision`).
-    scripts: HashMap<String, Script>,
-    polls: HashMap<String, u32>,
-    /// The revision each service last completed a rollout of.
-    last_completed: HashMap<String, String>,
-    tasks: Vec<Task>,
     images: HashSet<String>,
     target_health: HashMap<String, Vec<TargetHealthDescription>>,
     registered: Vec<RegisterTaskDefinitionInput>,
     calls: Vec<String>,
     call_counts: HashMap<&'static str, usize>,
     failing: HashMap<&'static str, usize>,
-    clock: i64,
-    ids: u32,
-    /// Service deployments, oldest first.
-    service_deployments: Vec<SdRecord>,
     /// Whether ListServiceDeployments answers (ECS) or not (moto, older
     /// partitions: UnknownOperationException).
     sd_api: bool,
-    /// How many DescribeServices answers after each UpdateService still
-    /// show the service as it was before it (ECS's eventual consistency).
-    lag: u32,
-    /// Stale answers still to give, with the view they show, by service.
-    stale: HashMap<(String, String), (u32, Service)>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            clusters: HashMap::new(),
+            services: HashMap::new(),
+            rollouts: Rollouts::new(
+                Clock::Ticks {
+                    at: 1_700_000_000.0,
+                },
+                &format!("arn:aws:ecs:{REGION_ACCOUNT}"),
+            ),
+            task_definitions: BTreeMap::new(),
+            images: HashSet::new(),
+            target_health: HashMap::new(),
+            registered: Vec::new(),
+            calls: Vec::new(),
+            call_counts: HashMap::new(),
+            failing: HashMap::new(),
+            sd_api: false,
+        }
+    }
 }
 
 /// The fake.
@@ -117,16 +86,6 @@ pub(crate) struct FakeEcs {
 }
 
 impl State {
-    fn now(&mut self) -> DateTime {
-        self.clock += 1;
-        DateTime::from_secs(1_700_000_000 + self.clock)
-    }
-
-    fn id(&mut self, prefix: &str) -> String {
-        self.ids += 1;
-        format!("{prefix}{}", self.ids)
-    }
-
     fn enter(&mut self, op: &'static str, what: String) -> anyhow::Result<()> {
         self.calls
             .push(format!("{op} {what}").trim_end().to_owned());
@@ -140,293 +99,105 @@ impl State {
         }
     }
 
-    fn event(&mut self, key: &(String, String), message: String) {
-        let at = self.now();
-        let id = self.id("ev-");
-        if let Some(svc) = self.services.get_mut(key) {
-            let event = ServiceEvent::builder()
-                .id(id)
-                .created_at(at)
-                .message(message)
-                .build();
-            // ECS lists the newest first.
-            svc.events.get_or_insert_with(Vec::new).insert(0, event);
+    /// The service as DescribeServices shows it: what ECS stores, with the
+    /// stand-in's `view` of its rollouts laid over it.
+    fn shown(&self, key: &(String, String), view: Option<standin::View>) -> Option<Service> {
+        let mut svc = self.services.get(key)?.clone();
+        if let Some(view) = view {
+            svc.task_definition = view.task_definition().map(str::to_owned);
+            svc.running_count = count(view.running());
+            svc.pending_count = count(view.pending());
+            svc.deployments = Some(view.deployments.iter().map(deployment).collect());
+            svc.events = Some(view.events.iter().map(event).collect());
         }
+        Some(svc)
     }
 
-    fn new_deployment(&mut self, key: &(String, String), td: &str) {
-        let (at, id) = (self.now(), self.id("ecs-svc/"));
-        let Some(svc) = self.services.get_mut(key) else {
-            return;
-        };
-        let deployments = svc.deployments.get_or_insert_with(Vec::new);
-        for d in deployments.iter_mut() {
-            if d.status.as_deref() == Some("PRIMARY") {
-                d.status = Some("ACTIVE".into());
-            }
+    /// Tells the stand-in the service's desired count, which tests may
+    /// change on the stored service.
+    fn sync_desired(&mut self, key: &(String, String)) {
+        if let Some(svc) = self.services.get(key) {
+            let desired = i64::from(svc.desired_count);
+            self.rollouts.set_desired(&key.0, &key.1, desired);
         }
-        deployments.insert(
-            0,
-            Deployment::builder()
-                .id(&id)
-                .status("PRIMARY")
-                .task_definition(td)
-                .desired_count(svc.desired_count)
-                .running_count(0)
-                .pending_count(svc.desired_count)
-                .failed_tasks(0)
-                .rollout_state(DeploymentRolloutState::InProgress)
-                .rollout_state_reason(format!("ECS deployment {id} in progress."))
-                .created_at(at)
+    }
+}
+
+fn count(n: i64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn time(epoch_seconds: f64) -> DateTime {
+    DateTime::from_secs_f64(epoch_seconds)
+}
+
+fn deployment(d: &standin::Deployment) -> Deployment {
+    Deployment::builder()
+        .id(&d.id)
+        .status(d.status())
+        .task_definition(&d.task_definition)
+        .desired_count(count(d.desired))
+        .running_count(count(d.running))
+        .pending_count(count(d.pending))
+        .failed_tasks(count(d.failed_tasks))
+        .rollout_state(DeploymentRolloutState::from(d.rollout_state.as_str()))
+        .rollout_state_reason(&d.reason)
+        .created_at(time(d.created_at))
+        .build()
+}
+
+fn event(e: &standin::Event) -> ServiceEvent {
+    ServiceEvent::builder()
+        .id(&e.id)
+        .created_at(time(e.created_at))
+        .message(&e.message)
+        .build()
+}
+
+fn service_deployment(sd: &standin::ServiceDeployment, svc: Option<&Service>) -> ServiceDeployment {
+    let mut built = ServiceDeployment::builder()
+        .service_deployment_arn(&sd.arn)
+        .service_arn(&sd.service_arn)
+        .cluster_arn(&sd.cluster_arn)
+        .created_at(time(sd.created_at))
+        .status(ServiceDeploymentStatus::from(sd.status.as_str()))
+        .status_reason(&sd.reason)
+        .set_lifecycle_stage(
+            sd.stage
+                .map(|s| ServiceDeploymentLifecycleStage::from(s.as_str())),
+        )
+        .set_deployment_configuration(svc.and_then(|s| s.deployment_configuration.clone()));
+    if !sd.triggered_alarms.is_empty() {
+        built = built.alarms(
+            ServiceDeploymentAlarms::builder()
+                .status(ServiceDeploymentRollbackMonitorsStatus::Triggered)
+                .set_triggered_alarm_names(Some(sd.triggered_alarms.clone()))
                 .build(),
         );
-        svc.task_definition = Some(td.to_owned());
-        let name = svc.service_name.clone().unwrap_or_default();
-        // A deployment back to a revision because ours failed stays within
-        // our service deployment; any other starts a new one, and the one
-        // under way is STOPPED.
-        let rolling_back = self.service_deployments.iter().any(|sd| {
-            sd.cluster == key.0
-                && sd.service == key.1
-                && sd.status == ServiceDeploymentStatus::RollbackInProgress
-        });
-        if !rolling_back {
-            for sd in self
-                .service_deployments
-                .iter_mut()
-                .filter(|sd| sd.cluster == key.0 && sd.service == key.1)
-            {
-                if matches!(
-                    sd.status,
-                    ServiceDeploymentStatus::InProgress | ServiceDeploymentStatus::Pending
-                ) {
-                    sd.status = ServiceDeploymentStatus::Stopped;
-                    sd.reason = format!("a newer deployment ({id}) replaced it");
-                }
-            }
-            self.service_deployments.push(SdRecord {
-                cluster: key.0.clone(),
-                service: key.1.clone(),
-                deployment_id: id.clone(),
-                created_at: at,
-                status: ServiceDeploymentStatus::InProgress,
-                reason: String::new(),
-                triggered_alarms: Vec::new(),
-                stage: None,
-            });
-        }
-        self.event(
-            key,
-            format!(
-                "(service {name}) has started a deployment of {}",
-                revision::name(td)
-            ),
-        );
     }
+    built.build()
+}
 
-    /// One DescribeServices' worth of ECS work on the service's rollouts.
-    fn advance(&mut self, key: &(String, String)) {
-        let Some(svc) = self.services.get(key) else {
-            return;
-        };
-        let name = svc.service_name.clone().unwrap_or_default();
-        let Some(primary) = svc
-            .deployments()
-            .iter()
-            .find(|d| {
-                d.status() == Some("PRIMARY")
-                    && d.rollout_state() == Some(&DeploymentRolloutState::InProgress)
-            })
-            .cloned()
-        else {
-            return;
-        };
-        let id = primary.id().unwrap_or_default().to_owned();
-        let td = primary.task_definition().unwrap_or_default().to_owned();
-        let polls = {
-            let n = self.polls.entry(id.clone()).or_insert(0);
-            *n += 1;
-            *n
-        };
-        let script = self
-            .scripts
-            .get(&revision::name(&td))
-            .copied()
-            .unwrap_or(Script::Completes { after: 1 });
-        match script {
-            Script::Completes { after } | Script::StumblesThenCompletes { after }
-                if polls >= after =>
-            {
-                self.complete(key, &id, &td)
-            }
-            Script::StumblesThenCompletes { .. } => {
-                self.stop_task(key, &td);
-                self.update_deployment(key, &id, |d| d.failed_tasks += 1);
-            }
-            Script::Completes { .. } => self.update_deployment(key, &id, |d| {
-                d.running_count = (d.running_count + 1).min((d.desired_count - 1).max(0));
-                d.pending_count = d.desired_count - d.running_count;
-            }),
-            Script::FailsAndRollsBack { after }
-            | Script::RollsBackOutOfSight { after }
-            | Script::Fails { after } => {
-                self.stop_task(key, &td);
-                self.update_deployment(key, &id, |d| d.failed_tasks += 1);
-                if polls >= after {
-                    let reason =
-                        "ECS deployment circuit breaker: tasks failed to start.".to_owned();
-                    self.update_deployment(key, &id, |d| {
-                        d.rollout_state = Some(DeploymentRolloutState::Failed);
-                        d.rollout_state_reason = Some(reason.clone());
-                    });
-                    self.event(key, format!("(service {name}) (deployment {id}) deployment failed: tasks failed to start."));
-                    let rolls_back = !matches!(script, Script::Fails { .. });
-                    self.set_sd(key, &id, |sd| {
-                        sd.reason = reason.clone();
-                        sd.status = if rolls_back {
-                            ServiceDeploymentStatus::RollbackInProgress
-                        } else {
-                            ServiceDeploymentStatus::Stopped
-                        };
-                    });
-                    if rolls_back {
-                        if let Some(back) = self.last_completed.get(&name).cloned() {
-                            let message = format!(
-                                "(service {name}) rolling back to {}",
-                                revision::name(&back)
-                            );
-                            self.event(key, message);
-                            self.new_deployment(key, &back);
-                        }
-                    }
-                    if matches!(script, Script::RollsBackOutOfSight { .. }) {
-                        if let Some(deployments) = self
-                            .services
-                            .get_mut(key)
-                            .and_then(|s| s.deployments.as_mut())
-                        {
-                            deployments.retain(|d| d.id.as_deref() != Some(id.as_str()));
-                        }
-                    }
-                }
-            }
-            Script::Bakes { after, bake } if polls >= after + bake => self.complete(key, &id, &td),
-            Script::Bakes { after, .. } => {
-                let stage = if polls >= after {
-                    ServiceDeploymentLifecycleStage::BakeTime
-                } else {
-                    ServiceDeploymentLifecycleStage::ProductionTrafficShift
-                };
-                self.set_sd(key, &id, |sd| sd.stage = Some(stage));
-            }
-            Script::Hangs => {}
-            Script::AlarmRollsBack { after, alarm } if polls >= after => {
-                let reason = format!("CloudWatch alarm(s) {alarm} went into ALARM state.");
-                self.update_deployment(key, &id, |d| {
-                    d.rollout_state = Some(DeploymentRolloutState::Failed);
-                    d.rollout_state_reason = Some(reason.clone());
-                });
-                self.set_sd(key, &id, |sd| {
-                    sd.status = ServiceDeploymentStatus::RollbackInProgress;
-                    sd.reason = reason.clone();
-                    sd.triggered_alarms = vec![alarm.to_owned()];
-                });
-                if let Some(back) = self.last_completed.get(&name).cloned() {
-                    self.new_deployment(key, &back);
-                }
-            }
-            Script::AlarmRollsBack { .. } => {}
-            Script::TakenOver { after, by } if polls >= after => {
-                let other = td_arn(&format!("{}:{by}", revision::family(&td)));
-                self.new_deployment(key, &other);
-            }
-            Script::TakenOver { .. } => {}
-        }
-    }
-
-    fn update_deployment(
-        &mut self,
-        key: &(String, String),
-        id: &str,
-        f: impl FnOnce(&mut Deployment),
-    ) {
-        if let Some(d) = self
-            .services
-            .get_mut(key)
-            .and_then(|s| s.deployments.as_mut())
-            .and_then(|ds| ds.iter_mut().find(|d| d.id.as_deref() == Some(id)))
-        {
-            f(d);
-        }
-    }
-
-    /// Sets the status of the service deployment that deployment `id`
-    /// belongs to (its own, or the one it rolls back within).
-    fn set_sd(&mut self, key: &(String, String), id: &str, f: impl FnOnce(&mut SdRecord)) {
-        let own = self
-            .service_deployments
-            .iter()
-            .rposition(|sd| sd.deployment_id == id);
-        let within = self.service_deployments.iter().rposition(|sd| {
-            sd.cluster == key.0
-                && sd.service == key.1
-                && sd.status == ServiceDeploymentStatus::RollbackInProgress
-        });
-        if let Some(i) = own.or(within) {
-            f(&mut self.service_deployments[i]);
-        }
-    }
-
-    fn complete(&mut self, key: &(String, String), id: &str, td: &str) {
-        self.set_sd(key, id, |sd| {
-            sd.status = match sd.status {
-                ServiceDeploymentStatus::RollbackInProgress => {
-                    ServiceDeploymentStatus::RollbackSuccessful
-                }
-                _ => ServiceDeploymentStatus::Successful,
-            }
-        });
-        let Some(svc) = self.services.get_mut(key) else {
-            return;
-        };
-        let desired = svc.desired_count;
-        let deployments = svc.deployments.get_or_insert_with(Vec::new);
-        deployments.retain(|d| d.id.as_deref() == Some(id));
-        if let Some(d) = deployments.first_mut() {
-            d.rollout_state = Some(DeploymentRolloutState::Completed);
-            d.rollout_state_reason = Some(format!("ECS deployment {id} completed."));
-            d.running_count = desired;
-            d.pending_count = 0;
-        }
-        svc.running_count = desired;
-        let name = svc.service_name.clone().unwrap_or_default();
-        self.last_completed.insert(name.clone(), td.to_owned());
-        self.event(key, format!("(service {name}) has reached a steady state."));
-    }
-
-    fn stop_task(&mut self, key: &(String, String), td: &str) {
-        let (at, id) = (self.now(), self.id(""));
-        let task = Task::builder()
-            .task_arn(format!(
-                "arn:aws:ecs:{REGION_ACCOUNT}:task/{}/{id:0>8}",
-                key.0
-            ))
-            .task_definition_arn(td)
-            .group(format!("service:{}", key.1))
-            .last_status("STOPPED")
-            .desired_status("STOPPED")
-            .stopped_reason("Essential container in task exited")
-            .stopped_at(at)
+fn task(t: &standin::Task) -> Task {
+    let mut built = Task::builder()
+        .task_arn(&t.arn)
+        .task_definition_arn(&t.task_definition)
+        .group(&t.group)
+        .last_status(t.desired_status)
+        .desired_status(t.desired_status);
+    if let Some(stopped) = &t.stopped {
+        built = built
+            .stopped_reason(&stopped.reason)
+            .stopped_at(time(stopped.at))
             .containers(
                 Container::builder()
-                    .name("service-b")
-                    .exit_code(1)
-                    .reason("panicked at config: DATABASE_URL unset")
+                    .name(&stopped.container)
+                    .exit_code(stopped.exit_code)
+                    .reason(&stopped.container_reason)
                     .build(),
-            )
-            .build();
-        self.tasks.push(task);
+            );
     }
+    built.build()
 }
 
 impl FakeEcs {
@@ -468,7 +239,6 @@ impl FakeEcs {
     /// completed.
     pub(crate) fn service(&self, cluster: &str, name: &str, td: &str, desired: i32) {
         self.with(|s| {
-            let at = s.now();
             let arn = td_arn(td);
             let svc = Service::builder()
                 .service_name(name)
@@ -478,31 +248,41 @@ impl FakeEcs {
                 .cluster_arn(format!("arn:aws:ecs:{REGION_ACCOUNT}:cluster/{cluster}"))
                 .status("ACTIVE")
                 .desired_count(desired)
-                .running_count(desired)
-                .task_definition(&arn)
-                .deployments(
-                    Deployment::builder()
-                        .id("ecs-svc/initial")
-                        .status("PRIMARY")
-                        .task_definition(&arn)
-                        .desired_count(desired)
-                        .running_count(desired)
-                        .rollout_state(DeploymentRolloutState::Completed)
-                        .created_at(at)
-                        .build(),
-                )
                 .build();
             s.services
                 .insert((cluster.to_owned(), name.to_owned()), svc);
-            s.last_completed.insert(name.to_owned(), arn);
+            s.rollouts.add_service(
+                cluster,
+                name,
+                &arn,
+                i64::from(desired),
+                Some("ecs-svc/initial"),
+            );
         });
     }
 
-    /// Changes a service in place.
+    /// Changes what ECS stores of a service (not its rollouts: see
+    /// [`FakeEcs::edit_deployments`]).
     pub(crate) fn edit_service(&self, cluster: &str, name: &str, f: impl FnOnce(&mut Service)) {
         self.with(|s| {
-            if let Some(svc) = s.services.get_mut(&(cluster.to_owned(), name.to_owned())) {
+            let key = (cluster.to_owned(), name.to_owned());
+            if let Some(svc) = s.services.get_mut(&key) {
                 f(svc);
+            }
+            s.sync_desired(&key);
+        });
+    }
+
+    /// Changes a service's deployments, to set up where a test starts.
+    pub(crate) fn edit_deployments(
+        &self,
+        cluster: &str,
+        name: &str,
+        f: impl FnOnce(&mut Vec<standin::Deployment>),
+    ) {
+        self.with(|s| {
+            if let Some(deployments) = s.rollouts.deployments_mut(cluster, name) {
+                f(deployments);
             }
         });
     }
@@ -516,12 +296,12 @@ impl FakeEcs {
     /// After each UpdateService, the next `reads` DescribeServices still
     /// show the service as it was before it.
     pub(crate) fn lag(&self, reads: u32) {
-        self.with(|s| s.lag = reads);
+        self.with(|s| s.rollouts.lag(reads));
     }
 
     /// How deployments of `family:revision` go.
     pub(crate) fn script(&self, name: &str, script: Script) {
-        self.with(|s| s.scripts.insert(name.to_owned(), script));
+        self.with(|s| s.rollouts.behave(name, script));
     }
 
     /// Makes an image exist.
@@ -529,19 +309,10 @@ impl FakeEcs {
         self.with(|s| s.images.insert(uri.to_owned()));
     }
 
-    /// A task of `family:revision` running in `cluster`.
+    /// A task of `family:revision` running in `cluster`, outside any
+    /// service.
     pub(crate) fn running_task(&self, cluster: &str, name: &str) {
-        self.with(|s| {
-            let id = s.id("run-");
-            s.tasks.push(
-                Task::builder()
-                    .task_arn(format!("arn:aws:ecs:{REGION_ACCOUNT}:task/{cluster}/{id}"))
-                    .task_definition_arn(td_arn(name))
-                    .last_status("RUNNING")
-                    .desired_status("RUNNING")
-                    .build(),
-            );
-        });
+        self.with(|s| s.rollouts.add_running_task(cluster, &td_arn(name)));
     }
 
     /// Target health answered for a target group.
@@ -570,9 +341,8 @@ impl FakeEcs {
     /// The service as it is now (no rollout step).
     pub(crate) fn peek(&self, cluster: &str, name: &str) -> Service {
         self.with(|s| {
-            s.services
-                .get(&(cluster.to_owned(), name.to_owned()))
-                .cloned()
+            let view = s.rollouts.peek(cluster, name);
+            s.shown(&(cluster.to_owned(), name.to_owned()), view)
         })
         .expect("the service exists in the fake")
     }
@@ -639,15 +409,9 @@ impl EcsApi for FakeEcs {
         self.with(|s| {
             s.enter("DescribeServices", service.to_owned())?;
             let key = key(cluster, service);
-            if let Some((left, view)) = s.stale.get_mut(&key) {
-                if *left > 0 {
-                    *left -= 1;
-                    return Ok(Some(view.clone()));
-                }
-            }
-            s.stale.remove(&key);
-            s.advance(&key);
-            Ok(s.services.get(&key).cloned())
+            s.sync_desired(&key);
+            let view = s.rollouts.describe(cluster, service);
+            Ok(s.shown(&key, view))
         })
     }
 
@@ -671,7 +435,7 @@ impl EcsApi for FakeEcs {
                 .services
                 .iter()
                 .filter(|((c, _), _)| *c == name)
-                .map(|(_, svc)| svc.clone())
+                .filter_map(|(key, _)| s.shown(key, s.rollouts.peek(&key.0, &key.1)))
                 .collect();
             found.sort_by(|a, b| a.service_name().cmp(&b.service_name()));
             Ok(found)
@@ -748,26 +512,15 @@ impl EcsApi for FakeEcs {
                 None => bail!("ClientException: TaskDefinition not found"),
             };
             let key = key(cluster, service);
-            let current = s
-                .services
-                .get(&key)
-                .ok_or_else(|| anyhow!("ServiceNotFoundException"))?
-                .task_definition
-                .clone();
-            // Like ECS: no new deployment when nothing changes.
-            if current.as_deref() != Some(arn.as_str()) {
-                if s.lag > 0 {
-                    let before = s.services.get(&key).cloned();
-                    if let Some(before) = before {
-                        s.stale.insert(key.clone(), (s.lag, before));
-                    }
-                }
-                s.new_deployment(&key, &arn);
+            if !s.services.contains_key(&key) {
+                bail!("ServiceNotFoundException");
             }
-            Ok(s.services
-                .get(&key)
-                .cloned()
-                .unwrap_or_else(|| Service::builder().build()))
+            // Like ECS: no new deployment when nothing changes.
+            s.sync_desired(&key);
+            s.rollouts.update(cluster, service, &arn);
+            let view = s.rollouts.peek(cluster, service);
+            s.shown(&key, view)
+                .ok_or_else(|| anyhow!("ServiceNotFoundException"))
         })
     }
 
@@ -782,39 +535,15 @@ impl EcsApi for FakeEcs {
             if !s.sd_api {
                 return Ok(None);
             }
-            let after = since.map_or(0, |t| t.secs() - 1);
+            // deployer asks for those created after `since` less a second
+            // (api.rs); ECS's filter is `createdAt.after`.
+            let after = since.map(|t| t.as_secs_f64() - 1.0);
+            let svc = s.services.get(&key(cluster, service));
             Ok(Some(
-                s.service_deployments
+                s.rollouts
+                    .service_deployments(cluster, service, after)
                     .iter()
-                    .filter(|sd| sd.cluster == cluster && sd.service == service)
-                    .filter(|sd| sd.created_at.secs() >= after)
-                    .map(|sd| {
-                        let mut built = ServiceDeployment::builder()
-                            .service_deployment_arn(format!(
-                                "arn:aws:ecs:{REGION_ACCOUNT}:service-deployment/{}/{}/{}",
-                                sd.cluster,
-                                sd.service,
-                                sd.deployment_id.trim_start_matches("ecs-svc/")
-                            ))
-                            .created_at(sd.created_at)
-                            .status(sd.status.clone())
-                            .status_reason(sd.reason.clone())
-                            .set_lifecycle_stage(sd.stage.clone())
-                            .set_deployment_configuration(
-                                s.services
-                                    .get(&(sd.cluster.clone(), sd.service.clone()))
-                                    .and_then(|svc| svc.deployment_configuration.clone()),
-                            );
-                        if !sd.triggered_alarms.is_empty() {
-                            built = built.alarms(
-                                ServiceDeploymentAlarms::builder()
-                                    .status(ServiceDeploymentRollbackMonitorsStatus::Triggered)
-                                    .set_triggered_alarm_names(Some(sd.triggered_alarms.clone()))
-                                    .build(),
-                            );
-                        }
-                        built.build()
-                    })
+                    .map(|sd| service_deployment(sd, svc))
                     .collect(),
             ))
         })
@@ -823,37 +552,9 @@ impl EcsApi for FakeEcs {
     async fn stop_service_deployment(&self, service_deployment_arn: &str) -> anyhow::Result<()> {
         self.with(|s| {
             s.enter("StopServiceDeployment", service_deployment_arn.to_owned())?;
-            let id = service_deployment_arn
-                .rsplit('/')
-                .next()
-                .unwrap_or_default();
-            let sd = s
-                .service_deployments
-                .iter_mut()
-                .find(|sd| sd.deployment_id.trim_start_matches("ecs-svc/") == id)
-                .ok_or_else(|| {
-                    anyhow!("ServiceDeploymentNotFoundException: {service_deployment_arn}")
-                })?;
-            if !matches!(
-                sd.status,
-                ServiceDeploymentStatus::InProgress | ServiceDeploymentStatus::Pending
-            ) {
-                bail!("ConflictException: the service deployment is not in progress");
-            }
-            // Like ECS: the rollback stays within the service deployment,
-            // and a deployment back to the revision before starts.
-            sd.status = ServiceDeploymentStatus::RollbackInProgress;
-            sd.reason = "rollback requested with StopServiceDeployment".to_owned();
-            let key = (sd.cluster.clone(), sd.service.clone());
-            let deployment_id = sd.deployment_id.clone();
-            s.update_deployment(&key, &deployment_id, |d| {
-                d.rollout_state = Some(DeploymentRolloutState::Failed);
-                d.rollout_state_reason = Some("rolled back on request".to_owned());
-            });
-            if let Some(back) = s.last_completed.get(&key.1).cloned() {
-                s.new_deployment(&key, &back);
-            }
-            Ok(())
+            s.rollouts
+                .stop_service_deployment(service_deployment_arn)
+                .map_err(|e| anyhow!("{e}"))
         })
     }
 
@@ -898,22 +599,20 @@ impl EcsApi for FakeEcs {
         self.with(|s| {
             s.enter("ListTasks", format!("{filter:?}"))?;
             let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
-            let in_cluster = format!(":task/{cluster}/");
-            Ok(s.tasks
+            Ok(s.rollouts
+                .tasks()
                 .iter()
-                .filter(|t| t.task_arn().is_some_and(|a| a.contains(&in_cluster)))
+                .filter(|t| t.cluster == cluster)
                 .filter(|t| match filter {
                     TaskFilter::StoppedOf { service } => {
-                        t.desired_status() == Some("STOPPED")
-                            && t.group() == Some(&format!("service:{service}"))
+                        t.desired_status == "STOPPED" && t.group == format!("service:{service}")
                     }
                     TaskFilter::RunningOf { family } => {
-                        t.desired_status() == Some("RUNNING")
-                            && t.task_definition_arn()
-                                .is_some_and(|td| revision::family(td) == family)
+                        t.desired_status == "RUNNING"
+                            && revision::family(&t.task_definition) == family
                     }
                 })
-                .cloned()
+                .map(task)
                 .collect())
         })
     }

@@ -18,6 +18,7 @@ use super::render::tests::{debug_fields, everything_task_definition};
 use super::rollback::{self, Pace};
 use super::*;
 use crate::exit::Code;
+use harness::ecs_standin::RolloutState;
 
 const CLUSTER: &str = "C";
 const SERVICE: &str = "S";
@@ -380,16 +381,13 @@ async fn the_same_image_during_a_rollout_is_busy_not_no_change() {
     assert_eq!(deploy_it(&fake).await.outcome, Outcome::Completed);
     // A rerun after a killed job: 7 (this very image) is still rolling out.
     fake.script("service-b:7", Script::Hangs);
-    fake.edit_service(CLUSTER, SERVICE, |s| {
-        let ds = s.deployments.get_or_insert_with(Vec::new);
-        ds[0].rollout_state = Some(aws_sdk_ecs::types::DeploymentRolloutState::InProgress);
-        ds.push(
-            aws_sdk_ecs::types::Deployment::builder()
-                .id("ecs-svc/old")
-                .status("ACTIVE")
-                .task_definition(fake::td_arn("service-b:6"))
-                .build(),
-        );
+    fake.edit_deployments(CLUSTER, SERVICE, |ds| {
+        ds[0].rollout_state = RolloutState::InProgress;
+        let mut old = ds[0].clone();
+        old.id = "ecs-svc/old".into();
+        old.primary = false;
+        old.task_definition = fake::td_arn("service-b:6");
+        ds.push(old);
     });
     let before = mutations(&fake).len();
     let r = deploy_it(&fake).await;
@@ -405,9 +403,8 @@ async fn the_same_image_during_a_rollout_is_busy_not_no_change() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_primary_deployment_is_no_rollback_target() {
     let fake = ecs(6, 6);
-    fake.edit_service(CLUSTER, SERVICE, |s| {
-        let ds = s.deployments.get_or_insert_with(Vec::new);
-        ds[0].rollout_state = Some(aws_sdk_ecs::types::DeploymentRolloutState::Failed);
+    fake.edit_deployments(CLUSTER, SERVICE, |ds| {
+        ds[0].rollout_state = RolloutState::Failed;
     });
     let r = deploy_it(&fake).await;
     assert_eq!(r.outcome, Outcome::PreflightFailed, "{}", r.message);

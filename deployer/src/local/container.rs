@@ -128,13 +128,33 @@ pub fn create_body(
     })
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// Where the containers' ports come from: below Linux's default ephemeral
+/// range (32768-60999, `net.ipv4.ip_local_port_range`). The app in the
+/// container binds its port a moment after [`free_port`] checked it, and
+/// in between the kernel could hand a port from the ephemeral range to
+/// anything on the machine that binds port 0 or connects out. It never
+/// hands out these.
+const CONTAINER_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A TCP port on 127.0.0.1 from [`CONTAINER_PORTS`] that nothing listens
+/// on, starting the search at a random place so that two fleets on one
+/// machine rarely look at the same ports.
 pub fn free_port() -> anyhow::Result<u16> {
-    let port = TcpListener::bind((fleet::BIND, 0))
-        .and_then(|l| l.local_addr())
-        .context("cannot find a free port on 127.0.0.1")?
-        .port();
-    Ok(port)
+    use std::hash::{BuildHasher, Hasher};
+    let span = CONTAINER_PORTS.end - CONTAINER_PORTS.start;
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let offset = u16::try_from(random % u64::from(span)).unwrap_or(0);
+    (0..span)
+        .map(|i| CONTAINER_PORTS.start + (offset + i) % span)
+        .find(|port| TcpListener::bind((fleet::BIND, *port)).is_ok())
+        .with_context(|| {
+            format!(
+                "no free port on 127.0.0.1 between {} and {}",
+                CONTAINER_PORTS.start, CONTAINER_PORTS.end
+            )
+        })
 }
 
 /// Starts `count` containers of `target`'s `revision` running `image` as
@@ -312,6 +332,25 @@ mod tests {
             .filter_map(|kv| kv.split_once('='))
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn container_ports_are_free_and_outside_the_ephemeral_range() {
+        let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|r| {
+                let mut n = r.split_whitespace().map(|n| n.parse::<u16>());
+                Some((n.next()?.ok()?, n.next()?.ok()?))
+            })
+            .unwrap_or((32768, 60999));
+        for _ in 0..20 {
+            let port = free_port().expect("a free port");
+            assert!(CONTAINER_PORTS.contains(&port), "{port}");
+            assert!(
+                !(ephemeral.0..=ephemeral.1).contains(&port),
+                "{port} is in the ephemeral range {ephemeral:?}"
+            );
+        }
     }
 
     #[test]

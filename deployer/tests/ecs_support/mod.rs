@@ -280,12 +280,7 @@ pub fn config_dir() -> PathBuf {
 
 /// stdout as the JSON result.
 pub fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|err| {
-        panic!(
-            "stdout is not the JSON result ({err}):\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    harness::json_report(&out.stdout)
 }
 
 fn kv(name: &str, value: &str) -> KeyValuePair {

@@ -3,63 +3,35 @@
 //! moto records UpdateService but starts no deployment and runs no task:
 //! its service keeps the deployment it was created with, on the old
 //! revision, for ever. This proxy forwards every call to moto unchanged and
-//! adds, openly and only here, what ECS would do:
-//!
-//! * UpdateService to another revision starts a new PRIMARY deployment
-//!   (IN_PROGRESS) and turns the old PRIMARY into ACTIVE;
-//! * each DescribeServices moves the rollout one step along a per-test
-//!   [`Script`]: it completes, or fails with the circuit breaker's rollback
-//!   (a deployment back to the last completed revision), or never finishes;
-//!   the answer carries those deployments, the service's task definition,
-//!   counts and events;
-//! * tasks: a failing rollout stops one task per step (listed by ListTasks
-//!   with `desiredStatus STOPPED` and described by DescribeTasks, with a
-//!   stopped reason); every deployment runs as many tasks as it counts
-//!   running, and a script can add stray running tasks.
+//! lays over moto's answers what the one ECS stand-in,
+//! [`harness::ecs_standin`], says ECS would do: deployments and their
+//! rollouts, stale reads, service deployments, `StopServiceDeployment`,
+//! events and tasks. deployer's unit tests use the same stand-in in
+//! process; this file only translates its answers into ECS's JSON.
 //!
 //! It also counts the calls it forwards, per operation, for the tests and
 //! for `bench/deployer.sh`.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
 use axum::http::{HeaderMap, Request, Response, StatusCode};
 use axum::routing::{any, get, post};
 use axum::Router;
+pub use harness::ecs_standin::Behaviour;
+use harness::ecs_standin::{self as standin, name_of, Clock, Rollouts};
 use serde_json::{json, Value};
 
 const ECS_TARGET: &str = "AmazonEC2ContainerServiceV20141113.";
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
-/// How a deployment of one revision goes, one step per DescribeServices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Behaviour {
-    /// COMPLETED at the `after`-th look.
-    Completes { after: u32 },
-    /// A task fails at every look; at the `after`-th the circuit breaker
-    /// marks it FAILED and ECS starts a deployment back to the last
-    /// completed revision.
-    FailsAndRollsBack { after: u32 },
-    /// IN_PROGRESS for ever, no task running.
-    Hangs,
-    /// A native strategy's deployment: traffic shifts for `after` looks,
-    /// bakes (lifecycle stage BAKE_TIME) for `bake` more, then COMPLETES.
-    Bakes { after: u32, bake: u32 },
-    /// At the `after`-th look the CloudWatch alarm `alarm` goes off: the
-    /// deployment is FAILED and ECS rolls back, the service deployment
-    /// naming the alarm among `triggeredAlarmNames`.
-    AlarmRollsBack { after: u32, alarm: &'static str },
-}
-
-/// A test's script.
+/// A test's script: how ECS behaves while it runs.
 #[derive(Debug, Clone)]
 pub struct Script {
     /// Behaviour by revision number; others get `default`.
-    pub by_revision: HashMap<i64, Behaviour>,
+    pub by_revision: Vec<(i64, Behaviour)>,
     /// Behaviour of every other revision.
     pub default: Behaviour,
     /// Extra running tasks, as `(cluster, family:revision)`.
@@ -79,7 +51,7 @@ pub struct Script {
 impl Default for Script {
     fn default() -> Self {
         Script {
-            by_revision: HashMap::new(),
+            by_revision: Vec::new(),
             default: Behaviour::Completes { after: 2 },
             stray_tasks: Vec::new(),
             lag: 0,
@@ -92,7 +64,7 @@ impl Default for Script {
 impl Script {
     /// `revision` behaves as `behaviour`.
     pub fn with(mut self, revision: i64, behaviour: Behaviour) -> Self {
-        self.by_revision.insert(revision, behaviour);
+        self.by_revision.push((revision, behaviour));
         self
     }
 
@@ -122,66 +94,33 @@ impl Script {
     }
 }
 
-#[derive(Debug, Default)]
-struct ServiceState {
-    deployments: Vec<Value>,
-    events: Vec<Value>,
-    last_completed: String,
-    polls: HashMap<String, u32>,
-    desired: i64,
-    arn_prefix: String,
-    /// Stale answers still to give, and the deployments they show.
-    stale: Option<(u32, Vec<Value>)>,
-}
-
-/// A service deployment: one per UpdateService that starts a deployment; a
-/// rollback stays within it.
-#[derive(Debug, Clone)]
-struct Sd {
-    key: (String, String),
-    deployment_id: String,
-    arn: String,
-    service_arn: String,
-    cluster_arn: String,
-    created_at: f64,
-    status: &'static str,
-    reason: String,
-    stage: Option<&'static str>,
-    alarms: Vec<String>,
-}
-
-impl Sd {
-    fn json(&self, native: Option<(&'static str, i64)>) -> Value {
-        let mut sd = json!({
-            "serviceDeploymentArn": self.arn,
-            "serviceArn": self.service_arn,
-            "clusterArn": self.cluster_arn,
-            "createdAt": self.created_at,
-            "status": self.status,
-            "statusReason": self.reason,
-        });
-        if let Some(stage) = self.stage {
-            sd["lifecycleStage"] = json!(stage);
-        }
-        if let Some((strategy, bake)) = native {
-            sd["deploymentConfiguration"] =
-                json!({"strategy": strategy, "bakeTimeInMinutes": bake});
-        }
-        if !self.alarms.is_empty() {
-            sd["alarms"] = json!({"status": "TRIGGERED", "triggeredAlarmNames": self.alarms});
-        }
-        sd
-    }
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
-    script: Option<Script>,
-    sds: Vec<Sd>,
-    services: HashMap<(String, String), ServiceState>,
-    stopped: Vec<Value>,
+    script: Script,
+    /// Created at the first service seen, whose ARNs give the account and
+    /// region.
+    rollouts: Option<Rollouts>,
     calls: Vec<String>,
-    ids: u64,
+}
+
+impl Shared {
+    /// The stand-in, for the account and region of `arn` (any ECS ARN).
+    fn rollouts_for(&mut self, arn: &str) -> &mut Rollouts {
+        let script = &self.script;
+        self.rollouts.get_or_insert_with(|| {
+            let prefix = arn.splitn(6, ':').take(5).collect::<Vec<_>>().join(":");
+            let mut r = Rollouts::new(Clock::Wall, &prefix);
+            r.behave_by_default(script.default);
+            for (revision, behaviour) in &script.by_revision {
+                r.behave(&revision.to_string(), *behaviour);
+            }
+            r.lag(script.lag);
+            for (cluster, name) in &script.stray_tasks {
+                r.add_running_task(cluster, &format!("{prefix}:task-definition/{name}"));
+            }
+            r
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -209,8 +148,9 @@ impl RolloutProxy {
     /// Starts a proxy on `addr`.
     pub fn start_on(upstream: &str, script: Script, addr: SocketAddr) -> RolloutProxy {
         let shared = Arc::new(Mutex::new(Shared {
-            script: Some(script),
-            ..Shared::default()
+            script,
+            rollouts: None,
+            calls: Vec::new(),
         }));
         let app = App {
             upstream: upstream.trim_end_matches('/').to_owned(),
@@ -299,13 +239,6 @@ async fn reset(State(app): State<App>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
-}
-
 /// `service`, `ecr:DescribeImages`, `elasticloadbalancing:DescribeTargetHealth`...
 fn operation(headers: &HeaderMap, body: &[u8]) -> String {
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
@@ -357,10 +290,8 @@ async fn forward(State(app): State<App>, request: Request<Body>) -> Response<Bod
         };
     }
     if ecs_op.as_deref() == Some("StopServiceDeployment") {
-        return match stop_service_deployment(&app, &request_json) {
-            Some(answer) => json_answer(&answer),
-            None => unknown_operation("StopServiceDeployment"),
-        };
+        return stop_service_deployment(&app, &request_json)
+            .unwrap_or_else(|| unknown_operation("StopServiceDeployment"));
     }
     if ecs_op.as_deref() == Some("UpdateService") {
         ensure_state(&app, &parts.headers, &request_json).await;
@@ -421,22 +352,24 @@ async fn forward(State(app): State<App>, request: Request<Body>) -> Response<Bod
 }
 
 /// ListServiceDeployments and DescribeServiceDeployments, from the
-/// proxy's own records; `None` when the script has no such API.
+/// stand-in; `None` when the script has no such API.
 fn service_deployments(app: &App, op: &str, request: &Value) -> Option<Value> {
     let shared = lock(&app.shared);
-    let script = shared.script.as_ref()?;
-    if !script.service_deployments {
+    if !shared.script.service_deployments {
         return None;
     }
-    let native = script.native;
+    let native = shared.script.native;
+    let Some(rollouts) = shared.rollouts.as_ref() else {
+        return Some(json!({ "serviceDeployments": [] }));
+    };
     if op == "ListServiceDeployments" {
         let cluster = name_of(request["cluster"].as_str().unwrap_or("default"));
         let service = name_of(request["service"].as_str().unwrap_or_default());
-        let briefs: Vec<Value> = shared
-            .sds
+        let after = request["createdAt"]["after"].as_f64();
+        let briefs: Vec<Value> = rollouts
+            .service_deployments(cluster, service, after)
             .iter()
-            .filter(|sd| sd.key == (cluster.clone(), service.clone()))
-            .map(|sd| sd.json(native))
+            .map(|sd| service_deployment_json(sd, native))
             .collect();
         return Some(json!({ "serviceDeployments": briefs }));
     }
@@ -444,40 +377,257 @@ fn service_deployments(app: &App, op: &str, request: &Value) -> Option<Value> {
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let found: Vec<Value> = shared
-        .sds
+    let found: Vec<Value> = rollouts
+        .service_deployments_by_arn(&asked)
         .iter()
-        .filter(|sd| asked.contains(&sd.arn.as_str()))
-        .map(|sd| sd.json(native))
+        .map(|sd| service_deployment_json(sd, native))
         .collect();
     Some(json!({ "serviceDeployments": found, "failures": [] }))
 }
 
-/// StopServiceDeployment(ROLLBACK): the service deployment rolls back
-/// within itself, to the revision the service last completed.
-fn stop_service_deployment(app: &App, request: &Value) -> Option<Value> {
+fn service_deployment_json(
+    sd: &standin::ServiceDeployment,
+    native: Option<(&'static str, i64)>,
+) -> Value {
+    let mut json = json!({
+        "serviceDeploymentArn": sd.arn,
+        "serviceArn": sd.service_arn,
+        "clusterArn": sd.cluster_arn,
+        "createdAt": sd.created_at,
+        "status": sd.status.as_str(),
+        "statusReason": sd.reason,
+    });
+    if let Some(stage) = sd.stage {
+        json["lifecycleStage"] = json!(stage.as_str());
+    }
+    if let Some((strategy, bake)) = native {
+        json["deploymentConfiguration"] = json!({"strategy": strategy, "bakeTimeInMinutes": bake});
+    }
+    if !sd.triggered_alarms.is_empty() {
+        json["alarms"] = json!({"status": "TRIGGERED", "triggeredAlarmNames": sd.triggered_alarms});
+    }
+    json
+}
+
+/// StopServiceDeployment: the stand-in's answer, or ECS's error.
+fn stop_service_deployment(app: &App, request: &Value) -> Option<Response<Body>> {
     let mut shared = lock(&app.shared);
-    if !shared.script.as_ref()?.service_deployments {
+    if !shared.script.service_deployments {
         return None;
     }
     let arn = request["serviceDeploymentArn"].as_str()?.to_owned();
-    let sd = shared
-        .sds
-        .iter_mut()
-        .find(|sd| sd.arn == arn && sd.status == "IN_PROGRESS")?;
-    sd.status = "ROLLBACK_IN_PROGRESS";
-    sd.reason = "rollback requested with StopServiceDeployment".to_owned();
-    let (key, id) = (sd.key.clone(), sd.deployment_id.clone());
-    let back = {
-        let state = shared.services.get_mut(&key)?;
-        if let Some(d) = state.deployments.iter_mut().find(|d| d["id"] == json!(id)) {
-            d["rolloutState"] = json!("FAILED");
-            d["rolloutStateReason"] = json!("rolled back on request");
-        }
-        state.last_completed.clone()
+    let answer = match shared.rollouts.as_mut() {
+        Some(rollouts) => rollouts.stop_service_deployment(&arn),
+        None => Err(standin::StopError::NotFound(arn.clone())),
     };
-    start_deployment(&mut shared, &key, &back);
-    Some(json!({ "serviceDeploymentArn": arn }))
+    Some(match answer {
+        Ok(()) => json_answer(&json!({ "serviceDeploymentArn": arn })),
+        Err(err) => {
+            let kind = match err {
+                standin::StopError::NotFound(_) => "ServiceDeploymentNotFoundException",
+                standin::StopError::NotUnderWay(_) => "ConflictException",
+            };
+            error_answer(kind, &err.to_string())
+        }
+    })
+}
+
+fn deployment_json(d: &standin::Deployment, launch_type: &Value) -> Value {
+    json!({
+        "id": d.id, "status": d.status(), "taskDefinition": d.task_definition,
+        "desiredCount": d.desired, "runningCount": d.running, "pendingCount": d.pending,
+        "failedTasks": d.failed_tasks, "rolloutState": d.rollout_state.as_str(),
+        "rolloutStateReason": d.reason,
+        "createdAt": d.created_at, "updatedAt": d.created_at, "launchType": launch_type
+    })
+}
+
+fn task_json(t: &standin::Task, prefix: &str) -> Value {
+    let mut json = json!({
+        "taskArn": t.arn, "taskDefinitionArn": t.task_definition,
+        "clusterArn": format!("{prefix}:cluster/{}", t.cluster),
+        "group": t.group,
+        "lastStatus": t.desired_status, "desiredStatus": t.desired_status,
+    });
+    if let Some(stopped) = &t.stopped {
+        json["stopCode"] = json!("EssentialContainerExited");
+        json["stoppedReason"] = json!(stopped.reason);
+        json["stoppedAt"] = json!(stopped.at);
+        json["containers"] = json!([{
+            "name": stopped.container, "exitCode": stopped.exit_code,
+            "reason": stopped.container_reason
+        }]);
+    }
+    json
+}
+
+/// The stand-in's tasks, as ECS's JSON.
+fn standin_tasks(shared: &Shared) -> Vec<Value> {
+    shared.rollouts.as_ref().map_or_else(Vec::new, |r| {
+        r.tasks()
+            .iter()
+            .map(|t| task_json(t, r.arn_prefix()))
+            .collect()
+    })
+}
+
+fn service_key(service: &Value) -> (String, String) {
+    (
+        name_of(service["clusterArn"].as_str().unwrap_or_default()).to_owned(),
+        service["serviceName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// Makes sure the stand-in knows the service before an UpdateService
+/// changes it, so that the revision it ran is known.
+async fn ensure_state(app: &App, headers: &HeaderMap, request: &Value) {
+    let cluster = name_of(request["cluster"].as_str().unwrap_or("default")).to_owned();
+    let service = name_of(request["service"].as_str().unwrap_or_default()).to_owned();
+    let known = lock(&app.shared)
+        .rollouts
+        .as_ref()
+        .is_some_and(|r| r.knows(&cluster, &service));
+    if known {
+        return;
+    }
+    let body = json!({"cluster": cluster, "services": [service]});
+    if let Some(mut answer) = ecs_call(app, headers, "DescribeServices", body).await {
+        rewrite_services(app, &mut answer, false);
+    }
+}
+
+/// Lays the stand-in's view of each service over DescribeServices'
+/// answer, the stand-in taking a step first when `advance`. A service the
+/// stand-in has not seen yet starts as moto shows it: one completed
+/// deployment of its task definition.
+fn rewrite_services(app: &App, response: &mut Value, advance: bool) {
+    let mut shared = lock(&app.shared);
+    let native = shared.script.native;
+    let Some(services) = response["services"].as_array_mut() else {
+        return;
+    };
+    for service in services {
+        let (cluster, name) = service_key(service);
+        let desired = service["desiredCount"].as_i64().unwrap_or(0);
+        let td = service["taskDefinition"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let rollouts = shared.rollouts_for(&td);
+        if !rollouts.knows(&cluster, &name) {
+            let id = service["deployments"][0]["id"].as_str();
+            rollouts.add_service(&cluster, &name, &td, desired, id);
+        }
+        rollouts.set_desired(&cluster, &name, desired);
+        let view = if advance {
+            rollouts.describe(&cluster, &name)
+        } else {
+            rollouts.peek(&cluster, &name)
+        };
+        if let Some(view) = view {
+            overlay(service, &view, native);
+        }
+    }
+}
+
+fn overlay(service: &mut Value, view: &standin::View, native: Option<(&'static str, i64)>) {
+    if let Some(td) = view.task_definition() {
+        service["taskDefinition"] = json!(td);
+    }
+    let launch_type = service["launchType"].clone();
+    service["deployments"] = json!(view
+        .deployments
+        .iter()
+        .map(|d| deployment_json(d, &launch_type))
+        .collect::<Vec<_>>());
+    if let Some((strategy, bake)) = native {
+        service["deploymentConfiguration"]["strategy"] = json!(strategy);
+        service["deploymentConfiguration"]["bakeTimeInMinutes"] = json!(bake);
+    }
+    service["runningCount"] = json!(view.running());
+    service["pendingCount"] = json!(view.pending());
+    let mut events: Vec<Value> = view
+        .events
+        .iter()
+        .map(|e| json!({"id": e.id, "createdAt": e.created_at, "message": e.message}))
+        .collect();
+    if let Some(theirs) = service["events"].as_array() {
+        events.extend(theirs.iter().cloned());
+    }
+    service["events"] = json!(events);
+}
+
+fn list_tasks(app: &App, request: &Value, response: &mut Value) {
+    let shared = lock(&app.shared);
+    let cluster = name_of(request["cluster"].as_str().unwrap_or("default"));
+    let wanted_status = request["desiredStatus"].as_str().unwrap_or("RUNNING");
+    let arns: Vec<Value> = standin_tasks(&shared)
+        .into_iter()
+        .filter(|t| {
+            t["clusterArn"]
+                .as_str()
+                .is_some_and(|c| name_of(c) == cluster)
+                && t["desiredStatus"] == wanted_status
+        })
+        .filter(|t| match request["serviceName"].as_str() {
+            Some(service) => t["group"] == json!(format!("service:{}", name_of(service))),
+            None => true,
+        })
+        .filter(|t| match request["family"].as_str() {
+            Some(family) => {
+                standin::family_of(t["taskDefinitionArn"].as_str().unwrap_or_default()) == family
+            }
+            None => true,
+        })
+        .map(|t| t["taskArn"].clone())
+        .collect();
+    if let Some(list) = response["taskArns"].as_array_mut() {
+        list.extend(arns);
+    } else {
+        response["taskArns"] = json!(arns);
+    }
+}
+
+async fn update_service(app: &App, request: &Value, response: &mut Value, headers: &HeaderMap) {
+    let (cluster, name) = service_key(&response["service"]);
+    if let Some(td) = request["taskDefinition"].as_str() {
+        let arn = if td.starts_with("arn:") {
+            Some(td.to_owned())
+        } else {
+            ecs_call(
+                app,
+                headers,
+                "DescribeTaskDefinition",
+                json!({"taskDefinition": td}),
+            )
+            .await
+            .and_then(|a| {
+                a["taskDefinition"]["taskDefinitionArn"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+        };
+        if let Some(arn) = arn {
+            let mut shared = lock(&app.shared);
+            let rollouts = shared.rollouts_for(&arn);
+            if let Some(desired) = request["desiredCount"].as_i64() {
+                rollouts.set_desired(&cluster, &name, desired);
+            }
+            rollouts.update(&cluster, &name, &arn);
+        }
+    }
+    let shared = lock(&app.shared);
+    let native = shared.script.native;
+    if let Some(view) = shared
+        .rollouts
+        .as_ref()
+        .and_then(|r| r.peek(&cluster, &name))
+    {
+        overlay(&mut response["service"], &view, native);
+    }
 }
 
 fn json_answer(body: &Value) -> Response<Body> {
@@ -489,14 +639,19 @@ fn json_answer(body: &Value) -> Response<Body> {
 }
 
 fn unknown_operation(op: &str) -> Response<Body> {
-    let body = json!({
-        "__type": "UnknownOperationException",
-        "message": format!("{op} is not supported by this endpoint"),
-    });
+    error_answer(
+        "UnknownOperationException",
+        &format!("{op} is not supported by this endpoint"),
+    )
+}
+
+/// An ECS error answer of type `kind`.
+fn error_answer(kind: &str, message: &str) -> Response<Body> {
+    let body = json!({ "__type": kind, "message": message });
     Response::builder()
         .status(StatusCode::BAD_REQUEST)
         .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amzn-errortype", "UnknownOperationException")
+        .header("x-amzn-errortype", kind)
         .body(Body::from(body.to_string()))
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "response"))
 }
@@ -563,474 +718,6 @@ async fn ecs_call(app: &App, headers: &HeaderMap, op: &str, body: Value) -> Opti
         .flatten()
 }
 
-fn name_of(arn_or_name: &str) -> String {
-    arn_or_name
-        .rsplit('/')
-        .next()
-        .unwrap_or(arn_or_name)
-        .to_owned()
-}
-
-fn revision_number(td: &str) -> i64 {
-    td.rsplit(':')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
-fn service_key(service: &Value) -> (String, String) {
-    (
-        name_of(service["clusterArn"].as_str().unwrap_or_default()),
-        service["serviceName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-    )
-}
-
-/// Makes sure the proxy knows the service before an UpdateService changes
-/// it, so that the revision it ran is known.
-async fn ensure_state(app: &App, headers: &HeaderMap, request: &Value) {
-    let cluster = name_of(request["cluster"].as_str().unwrap_or("default"));
-    let service = name_of(request["service"].as_str().unwrap_or_default());
-    if lock(&app.shared)
-        .services
-        .contains_key(&(cluster.clone(), service.clone()))
-    {
-        return;
-    }
-    let body = json!({"cluster": cluster, "services": [service]});
-    if let Some(mut answer) = ecs_call(app, headers, "DescribeServices", body).await {
-        rewrite_services(app, &mut answer, false);
-    }
-}
-
-fn initial_state(shared: &mut Shared, service: &Value) -> ServiceState {
-    let td = service["taskDefinition"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let desired = service["desiredCount"].as_i64().unwrap_or(0);
-    shared.ids += 1;
-    let mut first = service["deployments"]
-        .get(0)
-        .cloned()
-        .unwrap_or_else(|| json!({"id": format!("ecs-svc/{}", shared.ids), "status": "PRIMARY"}));
-    first["taskDefinition"] = json!(td);
-    first["rolloutState"] = json!("COMPLETED");
-    first["rolloutStateReason"] = json!("ECS deployment completed.");
-    first["runningCount"] = json!(desired);
-    first["pendingCount"] = json!(0);
-    first["desiredCount"] = json!(desired);
-    first["failedTasks"] = json!(0);
-    let arn_prefix = td
-        .split_once(":task-definition/")
-        .map(|(p, _)| p.to_owned())
-        .unwrap_or_default();
-    ServiceState {
-        deployments: vec![first],
-        events: Vec::new(),
-        last_completed: td,
-        polls: HashMap::new(),
-        desired,
-        arn_prefix,
-        stale: None,
-    }
-}
-
-/// Overlays the proxy's rollout state on DescribeServices' services,
-/// moving each rollout a step when `advance`.
-fn rewrite_services(app: &App, response: &mut Value, advance: bool) {
-    let mut shared = lock(&app.shared);
-    let Some(services) = response["services"].as_array_mut() else {
-        return;
-    };
-    for service in services {
-        let key = service_key(service);
-        if !shared.services.contains_key(&key) {
-            let state = initial_state(&mut shared, service);
-            shared.services.insert(key.clone(), state);
-        }
-        if let Some(desired) = service["desiredCount"].as_i64() {
-            if let Some(state) = shared.services.get_mut(&key) {
-                state.desired = desired;
-            }
-        }
-        let stale = if advance {
-            take_stale(&mut shared, &key)
-        } else {
-            None
-        };
-        if let Some(old) = stale {
-            if let Some(state) = shared.services.get(&key) {
-                let mut view = ServiceState {
-                    deployments: old,
-                    events: state.events.clone(),
-                    ..ServiceState::default()
-                };
-                view.arn_prefix.clone_from(&state.arn_prefix);
-                let mut stale_shared = Shared::default();
-                stale_shared.services.insert(key.clone(), view);
-                overlay(&stale_shared, &key, service);
-            }
-            continue;
-        }
-        if advance {
-            step(&mut shared, &key);
-        }
-        overlay(&shared, &key, service);
-    }
-}
-
-/// The stale view to answer instead of the real one, while the lag lasts.
-fn take_stale(shared: &mut Shared, key: &(String, String)) -> Option<Vec<Value>> {
-    let state = shared.services.get_mut(key)?;
-    let (left, old) = state.stale.as_mut()?;
-    if *left == 0 {
-        state.stale = None;
-        return None;
-    }
-    *left -= 1;
-    Some(old.clone())
-}
-
-fn overlay(shared: &Shared, key: &(String, String), service: &mut Value) {
-    let Some(state) = shared.services.get(key) else {
-        return;
-    };
-    let running: i64 = state
-        .deployments
-        .iter()
-        .filter_map(|d| d["runningCount"].as_i64())
-        .sum();
-    let pending: i64 = state
-        .deployments
-        .iter()
-        .filter_map(|d| d["pendingCount"].as_i64())
-        .sum();
-    if let Some(primary) = state.deployments.iter().find(|d| d["status"] == "PRIMARY") {
-        service["taskDefinition"] = primary["taskDefinition"].clone();
-    }
-    service["deployments"] = json!(state.deployments);
-    if let Some((strategy, bake)) = shared.script.as_ref().and_then(|s| s.native) {
-        service["deploymentConfiguration"]["strategy"] = json!(strategy);
-        service["deploymentConfiguration"]["bakeTimeInMinutes"] = json!(bake);
-    }
-    service["runningCount"] = json!(running);
-    service["pendingCount"] = json!(pending);
-    let mut events = state.events.clone();
-    if let Some(theirs) = service["events"].as_array() {
-        events.extend(theirs.iter().cloned());
-    }
-    service["events"] = json!(events);
-}
-
-fn add_event(shared: &mut Shared, key: &(String, String), message: String) {
-    shared.ids += 1;
-    let id = format!("proxy-event-{}", shared.ids);
-    if let Some(state) = shared.services.get_mut(key) {
-        state
-            .events
-            .insert(0, json!({"id": id, "createdAt": now(), "message": message}));
-    }
-}
-
-fn start_deployment(shared: &mut Shared, key: &(String, String), td: &str) {
-    shared.ids += 1;
-    let id = format!("ecs-svc/{:016}", shared.ids);
-    let Some(state) = shared.services.get_mut(key) else {
-        return;
-    };
-    for d in state.deployments.iter_mut() {
-        if d["status"] == "PRIMARY" {
-            d["status"] = json!("ACTIVE");
-        }
-    }
-    let at = now();
-    let prefix = state.arn_prefix.clone();
-    state.deployments.insert(
-        0,
-        json!({
-            "id": id, "status": "PRIMARY", "taskDefinition": td,
-            "desiredCount": state.desired, "runningCount": 0, "pendingCount": state.desired,
-            "failedTasks": 0, "rolloutState": "IN_PROGRESS",
-            "rolloutStateReason": "ECS deployment in progress.",
-            "createdAt": at, "updatedAt": at, "launchType": "FARGATE"
-        }),
-    );
-    let revision = name_of(td);
-    add_event(
-        shared,
-        key,
-        format!(
-            "(service {}) has started a deployment of {revision}.",
-            key.1
-        ),
-    );
-    let rolling_back = shared
-        .sds
-        .iter()
-        .any(|sd| sd.key == *key && sd.status == "ROLLBACK_IN_PROGRESS");
-    if !rolling_back {
-        for sd in shared.sds.iter_mut().filter(|sd| sd.key == *key) {
-            if sd.status == "IN_PROGRESS" {
-                sd.status = "STOPPED";
-                sd.reason = format!("deployment {id} replaced it");
-            }
-        }
-        let (cluster, service) = key;
-        shared.sds.push(Sd {
-            key: key.clone(),
-            deployment_id: id.clone(),
-            arn: format!(
-                "{prefix}:service-deployment/{cluster}/{service}/{}",
-                id.trim_start_matches("ecs-svc/")
-            ),
-            service_arn: format!("{prefix}:service/{cluster}/{service}"),
-            cluster_arn: format!("{prefix}:cluster/{cluster}"),
-            created_at: at,
-            status: "IN_PROGRESS",
-            reason: String::new(),
-            stage: None,
-            alarms: Vec::new(),
-        });
-    }
-}
-
-/// The service deployment deployment `id` belongs to: its own, or the one
-/// it rolls back within.
-fn sd_of<'s>(shared: &'s mut Shared, key: &(String, String), id: &str) -> Option<&'s mut Sd> {
-    let own = shared.sds.iter().rposition(|sd| sd.deployment_id == id);
-    let within = shared
-        .sds
-        .iter()
-        .rposition(|sd| sd.key == *key && sd.status == "ROLLBACK_IN_PROGRESS");
-    let i = own.or(within)?;
-    shared.sds.get_mut(i)
-}
-
-/// One DescribeServices' worth of ECS work.
-fn step(shared: &mut Shared, key: &(String, String)) {
-    let Some(state) = shared.services.get_mut(key) else {
-        return;
-    };
-    let Some(index) = state
-        .deployments
-        .iter()
-        .position(|d| d["status"] == "PRIMARY" && d["rolloutState"] == "IN_PROGRESS")
-    else {
-        return;
-    };
-    let id = state.deployments[index]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let td = state.deployments[index]["taskDefinition"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let polls = {
-        let n = state.polls.entry(id.clone()).or_insert(0);
-        *n += 1;
-        *n
-    };
-    let script = shared.script.clone().unwrap_or_default();
-    let behaviour = script
-        .by_revision
-        .get(&revision_number(&td))
-        .copied()
-        .unwrap_or(script.default);
-    let desired = state.desired;
-    let done = match behaviour {
-        Behaviour::Completes { after } => polls >= after,
-        Behaviour::Bakes { after, bake } => polls >= after + bake,
-        _ => false,
-    };
-    if let (Behaviour::Bakes { after, .. }, false) = (behaviour, done) {
-        let stage = if polls > after {
-            "BAKE_TIME"
-        } else {
-            "PRODUCTION_TRAFFIC_SHIFT"
-        };
-        if let Some(sd) = sd_of(shared, key, &id) {
-            sd.stage = Some(stage);
-        }
-        return;
-    }
-    match behaviour {
-        Behaviour::Completes { .. } | Behaviour::Bakes { .. } if done => {
-            state.deployments.retain(|d| d["id"] == json!(id));
-            let d = &mut state.deployments[0];
-            d["rolloutState"] = json!("COMPLETED");
-            d["rolloutStateReason"] = json!(format!("ECS deployment {id} completed."));
-            d["runningCount"] = json!(desired);
-            d["pendingCount"] = json!(0);
-            d["updatedAt"] = json!(now());
-            state.last_completed = td;
-            add_event(
-                shared,
-                key,
-                format!("(service {}) has reached a steady state.", key.1),
-            );
-            if let Some(sd) = sd_of(shared, key, &id) {
-                sd.status = if sd.status == "ROLLBACK_IN_PROGRESS" {
-                    "ROLLBACK_SUCCESSFUL"
-                } else {
-                    "SUCCESSFUL"
-                };
-                sd.stage = None;
-            }
-        }
-        Behaviour::Completes { .. } => {
-            let d = &mut state.deployments[index];
-            let running = (d["runningCount"].as_i64().unwrap_or(0) + 1).min((desired - 1).max(0));
-            d["runningCount"] = json!(running);
-            d["pendingCount"] = json!(desired - running);
-        }
-        Behaviour::FailsAndRollsBack { after } => {
-            let d = &mut state.deployments[index];
-            d["failedTasks"] = json!(d["failedTasks"].as_i64().unwrap_or(0) + 1);
-            let prefix = state.arn_prefix.clone();
-            let back = state.last_completed.clone();
-            let failed = polls >= after;
-            if failed {
-                let d = &mut state.deployments[index];
-                d["rolloutState"] = json!("FAILED");
-                d["rolloutStateReason"] =
-                    json!("ECS deployment circuit breaker: tasks failed to start.");
-                d["status"] = json!("ACTIVE");
-            }
-            stop_task(shared, key, &prefix, &td);
-            if failed {
-                add_event(
-                    shared,
-                    key,
-                    format!(
-                        "(service {}) (deployment {id}) deployment failed: tasks failed to start.",
-                        key.1
-                    ),
-                );
-                add_event(
-                    shared,
-                    key,
-                    format!("(service {}) rolling back to {}.", key.1, name_of(&back)),
-                );
-                if let Some(sd) = sd_of(shared, key, &id) {
-                    sd.status = "ROLLBACK_IN_PROGRESS";
-                    sd.reason = "ECS deployment circuit breaker: tasks failed to start.".to_owned();
-                }
-                start_deployment(shared, key, &back);
-            }
-        }
-        Behaviour::AlarmRollsBack { after, alarm } if polls >= after => {
-            let back = state.last_completed.clone();
-            let reason = format!("CloudWatch alarm(s) {alarm} went into ALARM state.");
-            let d = &mut state.deployments[index];
-            d["rolloutState"] = json!("FAILED");
-            d["rolloutStateReason"] = json!(reason);
-            d["status"] = json!("ACTIVE");
-            if let Some(sd) = sd_of(shared, key, &id) {
-                sd.status = "ROLLBACK_IN_PROGRESS";
-                sd.reason = reason;
-                sd.alarms = vec![alarm.to_owned()];
-            }
-            start_deployment(shared, key, &back);
-        }
-        Behaviour::Bakes { .. } | Behaviour::AlarmRollsBack { .. } | Behaviour::Hangs => {}
-    }
-}
-
-fn stop_task(shared: &mut Shared, key: &(String, String), prefix: &str, td: &str) {
-    shared.ids += 1;
-    let arn = format!("{prefix}:task/{}/proxy{:012}", key.0, shared.ids);
-    shared.stopped.push(json!({
-        "taskArn": arn, "taskDefinitionArn": td,
-        "clusterArn": format!("{prefix}:cluster/{}", key.0),
-        "group": format!("service:{}", key.1),
-        "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
-        "stopCode": "EssentialContainerExited",
-        "stoppedReason": "Essential container in task exited",
-        "stoppedAt": now(),
-        "containers": [{"name": "app", "exitCode": 1, "reason": "exited: readiness probe never passed"}]
-    }));
-}
-
-/// The tasks the proxy adds: the stopped ones, one per running count of
-/// every deployment, and the script's strays.
-fn extra_tasks(shared: &Shared) -> Vec<Value> {
-    let mut tasks = shared.stopped.clone();
-    for ((cluster, service), state) in &shared.services {
-        for d in &state.deployments {
-            let id = d["id"]
-                .as_str()
-                .unwrap_or_default()
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            for i in 0..d["runningCount"].as_i64().unwrap_or(0) {
-                tasks.push(json!({
-                    "taskArn": format!("{}:task/{cluster}/proxy{id}x{i}", state.arn_prefix),
-                    "taskDefinitionArn": d["taskDefinition"],
-                    "group": format!("service:{service}"),
-                    "lastStatus": "RUNNING", "desiredStatus": "RUNNING"
-                }));
-            }
-        }
-    }
-    if let Some(script) = &shared.script {
-        for (i, (cluster, name)) in script.stray_tasks.iter().enumerate() {
-            let prefix = shared
-                .services
-                .values()
-                .next()
-                .map(|s| s.arn_prefix.clone())
-                .unwrap_or_else(|| "arn:aws:ecs:us-east-1:123456789012".to_owned());
-            tasks.push(json!({
-                "taskArn": format!("{prefix}:task/{cluster}/proxystray{i}"),
-                "taskDefinitionArn": format!("{prefix}:task-definition/{name}"),
-                "group": "family:stray",
-                "lastStatus": "RUNNING", "desiredStatus": "RUNNING"
-            }));
-        }
-    }
-    tasks
-}
-
-fn task_cluster(task: &Value) -> String {
-    let arn = task["taskArn"].as_str().unwrap_or_default();
-    arn.split_once(":task/")
-        .and_then(|(_, rest)| rest.split('/').next())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn list_tasks(app: &App, request: &Value, response: &mut Value) {
-    let shared = lock(&app.shared);
-    let cluster = name_of(request["cluster"].as_str().unwrap_or("default"));
-    let wanted_status = request["desiredStatus"].as_str().unwrap_or("RUNNING");
-    let arns: Vec<Value> = extra_tasks(&shared)
-        .into_iter()
-        .filter(|t| task_cluster(t) == cluster && t["desiredStatus"] == wanted_status)
-        .filter(|t| match request["serviceName"].as_str() {
-            Some(service) => t["group"] == json!(format!("service:{}", name_of(service))),
-            None => true,
-        })
-        .filter(|t| match request["family"].as_str() {
-            Some(family) => name_of(t["taskDefinitionArn"].as_str().unwrap_or_default())
-                .rsplit_once(':')
-                .is_some_and(|(f, _)| f == family),
-            None => true,
-        })
-        .map(|t| t["taskArn"].clone())
-        .collect();
-    if let Some(list) = response["taskArns"].as_array_mut() {
-        list.extend(arns);
-    } else {
-        response["taskArns"] = json!(arns);
-    }
-}
-
 /// DescribeTasks of the proxy's own tasks is answered here; others go to
 /// moto.
 async fn describe_tasks(
@@ -1045,7 +732,7 @@ async fn describe_tasks(
         .collect();
     let ours: Vec<Value> = {
         let shared = lock(&app.shared);
-        extra_tasks(&shared)
+        standin_tasks(&shared)
             .into_iter()
             .filter(|t| asked.iter().any(|a| t["taskArn"] == json!(a)))
             .collect()
@@ -1067,51 +754,4 @@ async fn describe_tasks(
         .header("content-type", "application/x-amz-json-1.1")
         .body(Body::from(body))
         .ok()
-}
-
-async fn update_service(app: &App, request: &Value, response: &mut Value, headers: &HeaderMap) {
-    let key = service_key(&response["service"]);
-    if let Some(td) = request["taskDefinition"].as_str() {
-        let arn = if td.starts_with("arn:") {
-            Some(td.to_owned())
-        } else {
-            ecs_call(
-                app,
-                headers,
-                "DescribeTaskDefinition",
-                json!({"taskDefinition": td}),
-            )
-            .await
-            .and_then(|a| {
-                a["taskDefinition"]["taskDefinitionArn"]
-                    .as_str()
-                    .map(str::to_owned)
-            })
-        };
-        let mut shared = lock(&app.shared);
-        if let Some(desired) = request["desiredCount"].as_i64() {
-            if let Some(state) = shared.services.get_mut(&key) {
-                state.desired = desired;
-            }
-        }
-        let current = shared.services.get(&key).and_then(|s| {
-            s.deployments
-                .iter()
-                .find(|d| d["status"] == "PRIMARY")
-                .and_then(|d| d["taskDefinition"].as_str().map(str::to_owned))
-        });
-        if let Some(arn) = arn {
-            if current.as_deref() != Some(arn.as_str()) {
-                let lag = shared.script.as_ref().map_or(0, |s| s.lag);
-                if let Some(state) = shared.services.get_mut(&key) {
-                    if lag > 0 {
-                        state.stale = Some((lag, state.deployments.clone()));
-                    }
-                }
-                start_deployment(&mut shared, &key, &arn);
-            }
-        }
-    }
-    let shared = lock(&app.shared);
-    overlay(&shared, &key, &mut response["service"]);
 }

@@ -141,8 +141,7 @@ impl Run {
 
     /// The `--output json` report.
     pub fn report(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|err| panic!("stdout is not a JSON report ({err}):\n{}", self.stdout))
+        harness::json_report(self.stdout.as_bytes())
     }
 }
 

@@ -413,10 +413,5 @@ impl Load {
 
 /// The JSON report `deployer --output json` printed.
 pub fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|err| {
-        panic!(
-            "no JSON report on stdout ({err}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    harness::json_report(&out.stdout)
 }
