@@ -353,22 +353,14 @@ fn sigterm_mid_rollout_rolls_back_and_writes_the_result() {
         return;
     };
     let result = w.dir.path().join("result.json");
-    let mut deployer = deploy_in_background(&w, &image, &result);
+    let deployer = deploy_in_background(&w, &image, &result);
     // Mid-rollout: the update went out and the rollout is being followed.
     wait_for(&w, "the rollout", &|| {
         w.proxy.calls_of("UpdateService") == 1 && w.proxy.calls_of("DescribeServices") >= 4
     });
     deployer.signal("TERM");
-    let status = deployer
-        .wait_timeout(std::time::Duration::from_secs(60))
-        .expect("deployer exits after SIGTERM");
-    let log = std::fs::read_to_string(w.dir.path().join("deployer.stderr")).unwrap_or_default();
-    assert_eq!(status.code(), Some(9), "{log}");
-    let text = std::fs::read_to_string(&result).expect("the result file is written");
-    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON result");
-    let app = &json["apps"][0];
-    assert_eq!(app["outcome"], "interrupted", "{json}");
-    assert_eq!(app["rolled_back_to"], "service-b:1", "{json}");
+    let app = interrupted(&w, deployer, &result, 60);
+    assert_eq!(app["rolled_back_to"], "service-b:1", "{app}");
     assert_eq!(w.proxy.calls_of("UpdateService"), 2, "the rollback update");
     assert_eq!(w.running(SERVICE), "service-b:1");
 }
@@ -403,6 +395,26 @@ fn wait_for(w: &World, what: &str, done: &dyn Fn() -> bool) {
     }
 }
 
+/// Waits `seconds` at most for an interrupted deployer to exit with code 9,
+/// and returns the app's entry of the result file, outcome `interrupted`.
+fn interrupted(
+    w: &World,
+    mut deployer: harness::ChildGuard,
+    result: &std::path::Path,
+    seconds: u64,
+) -> serde_json::Value {
+    let status = deployer
+        .wait_timeout(std::time::Duration::from_secs(seconds))
+        .expect("deployer exits after the signal");
+    let log = std::fs::read_to_string(w.dir.path().join("deployer.stderr")).unwrap_or_default();
+    assert_eq!(status.code(), Some(9), "{log}");
+    let text = std::fs::read_to_string(result).expect("the result file is written");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON result");
+    let app = json["apps"][0].clone();
+    assert_eq!(app["outcome"], "interrupted", "{json}");
+    app
+}
+
 /// A second signal while the rollback is under way: deployer exits at once,
 /// and the result says what is still in flight.
 #[test]
@@ -415,7 +427,7 @@ fn a_second_sigterm_exits_at_once_saying_what_is_in_flight() {
         return;
     };
     let result = w.dir.path().join("result.json");
-    let mut deployer = deploy_in_background(&w, &image, &result);
+    let deployer = deploy_in_background(&w, &image, &result);
     wait_for(&w, "the rollout", &|| {
         w.proxy.calls_of("UpdateService") == 1 && w.proxy.calls_of("DescribeServices") >= 4
     });
@@ -426,15 +438,7 @@ fn a_second_sigterm_exits_at_once_saying_what_is_in_flight() {
         w.proxy.calls_of("UpdateService") == 2 && w.proxy.calls_of("DescribeServices") > followed
     });
     deployer.signal("TERM");
-    let status = deployer
-        .wait_timeout(std::time::Duration::from_secs(30))
-        .expect("deployer exits on the second SIGTERM");
-    let log = std::fs::read_to_string(w.dir.path().join("deployer.stderr")).unwrap_or_default();
-    assert_eq!(status.code(), Some(9), "{log}");
-    let text = std::fs::read_to_string(&result).expect("the result file is written");
-    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON result");
-    let app = &json["apps"][0];
-    assert_eq!(app["outcome"], "interrupted", "{json}");
+    let app = interrupted(&w, deployer, &result, 30);
     let message = app["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("still in flight on ECS") && message.contains("service-b:1"),
