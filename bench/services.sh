@@ -14,8 +14,14 @@
 # latency are also printed as ratios to it, so that figures from different
 # machines compare.
 #
+# Everything is measured BENCH_ROUNDS times, the baseline first in each
+# round, and each app figure is divided by the baseline of its own round:
+# on a shared machine a disturbance then hits both sides of a ratio alike.
+# Each row shows its median round (by req/s ratio); the spread of the
+# ratios over the rounds is printed under the table.
+#
 # Usage: bench/services.sh   (BENCH_DURATION=10s BENCH_CONNECTIONS=64
-#        BENCH_IMAGES=0 to skip building the images)
+#        BENCH_ROUNDS=3 BENCH_IMAGES=0 to skip building the images)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -24,6 +30,7 @@ source bench/lib.sh
 
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
+ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_IMAGES=${BENCH_IMAGES:-1}
 RESULTS=bench/results
 mkdir -p "$RESULTS"
@@ -58,10 +65,12 @@ rows=()
 per_task=()
 baseline_rps=
 baseline_p99=
-# measure NAME BINARY HEALTH_PATH LOG ROUTE... : LOG is `off` or `json`.
+# measure ROUND NAME BINARY HEALTH_PATH LOG ROUTE... : LOG is `off` or
+# `json`. The baseline comes first in each round and sets baseline_rps
+# and baseline_p99 for the rest of it.
 measure() {
-    local name=$1 bin=$2 health=$3 log=$4
-    shift 4
+    local round=$1 name=$2 bin=$3 health=$4 log=$5
+    shift 5
     local logfile=off
     [[ $log == off ]] || logfile="$RESULTS/$name-access.log"
     start_pinned "$PORT" "$logfile" "$bin"
@@ -75,12 +84,14 @@ measure() {
     fi
     local route figures rps p99 requests
     for route in "$@"; do
-        echo "load: $name $route, log $log ($DURATION, $CONNECTIONS connections)" >&2
+        echo "round $round: $name $route, log $log ($DURATION, $CONNECTIONS connections)" >&2
         figures=$(load "http://127.0.0.1:$PORT$route") || exit 1
         read -r rps p99 requests <<<"$figures"
-        [[ -n $baseline_rps ]] || { baseline_rps=$rps; baseline_p99=$p99; }
-        rows+=("$name|$route|$log|$rps|$p99|$(ratio "$rps" "$baseline_rps")|$(ratio "$p99" "$baseline_p99")|$rss|$startup|$image")
-        LAST_RPS=$rps
+        if [[ $name == baseline ]]; then
+            baseline_rps=$rps
+            baseline_p99=$p99
+        fi
+        rows+=("$round|$name|$route|$log|$rps|$p99|$(ratio "$rps" "$baseline_rps")|$(ratio "$p99" "$baseline_p99")|$rss|$startup|$image")
     done
     stop_server
     trap - EXIT
@@ -89,31 +100,66 @@ measure() {
         # health polls and requests wrk left unfinished at the end).
         local lines
         lines=$(wc -l <"$logfile")
-        echo "$name: $lines log lines for the requests above" >>"$BENCH_LOG"
+        echo "round $round: $name: $lines log lines for the requests above" >>"$BENCH_LOG"
         rm -f "$logfile"
     fi
 }
 
-measure baseline "$BIN/examples/hello_baseline" / off /
+for ((round = 1; round <= ROUNDS; round++)); do
+    measure "$round" baseline "$BIN/examples/hello_baseline" / off /
+    for app in service-a service-b; do
+        first=$(jq -r '.microservices[0].name' "config/$app.json")
+        measure "$round" "$app" "$BIN/$app" "/$first/health" off "/$first"
+        measure "$round" "$app" "$BIN/$app" "/$first/health" json "/$first/health" "/$first"
+    done
+done
+printf '%s\n' "${rows[@]}" >"$RESULTS/rounds.psv"
+echo "every round: $RESULTS/rounds.psv (round|app|route|log|req/s|p99 ms|ratios|RSS|start|image)" >&2
+
+# median KEY : the row of KEY (app|route|log) from its median round by req/s
+# ratio, without the round number.
+median() {
+    printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" '$2 "|" $3 "|" $4 == k' | sort -t'|' -k7,7g |
+        awk -v n="$ROUNDS" 'NR == int((n + 1) / 2)' | cut -d'|' -f2-
+}
+# spread KEY FIELD : min-max over the rounds of FIELD (7: req/s ratio,
+# 8: p99 ratio, 10: start to healthy).
+spread() {
+    printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" -v f="$2" '$2 "|" $3 "|" $4 == k { print $f }' |
+        sort -g | sed -n '1p;$p' | paste -sd- | sed 's/^\([^-]*\)$/\1-\1/'
+}
+keys=()
+while IFS= read -r key; do keys+=("$key"); done < <(printf '%s\n' "${rows[@]}" | cut -d'|' -f2-4 | awk '!seen[$0]++')
+medians=()
+for key in "${keys[@]}"; do medians+=("$(median "$key")"); done
 for app in service-a service-b; do
     first=$(jq -r '.microservices[0].name' "config/$app.json")
-    measure "$app" "$BIN/$app" "/$first/health" off "/$first"
-    measure "$app" "$BIN/$app" "/$first/health" json "/$first/health" "/$first"
+    rps=$(median "$app|/$first|json" | cut -d'|' -f4)
     # What one task serves before target tracking adds another: the one-core
     # figure with production logging, times the task's CPU share (cpu/1024),
     # times the scaling target.
     read -r cpu target < <(jq -r '"\(.cpu) \(.scaling.cpu_target // 75)"' "config/$app.json")
-    per_task+=("$app|$LAST_RPS|$cpu|$target|$(awk -v r="$LAST_RPS" -v c="$cpu" -v t="$target" 'BEGIN { printf "%d", r * c / 1024 * t / 100 }')")
+    per_task+=("$app|$rps|$cpu|$target|$(awk -v r="$rps" -v c="$cpu" -v t="$target" 'BEGIN { printf "%d", r * c / 1024 * t / 100 }')")
 done
 
 {
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
         app route log "req/s" "p99 ms" "req/s vs baseline" "p99 vs baseline" "idle RSS MiB" "start to healthy ms" "image MiB"
     printf '|%s\n' "---|---|---|---:|---:|---:|---:|---:|---:|---:|"
-    for row in "${rows[@]}"; do
+    for row in "${medians[@]}"; do
         IFS='|' read -r -a f <<<"$row"
         # shellcheck disable=SC2016 # the backticks are Markdown
         printf '| %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${f[@]}"
+    done
+    echo
+    echo "Spread over the $ROUNDS rounds (min-max):"
+    echo
+    printf '| %s | %s | %s | %s | %s | %s |\n' app route log "req/s vs baseline" "p99 vs baseline" "start to healthy ms"
+    printf '|%s\n' "---|---|---|---:|---:|---:|"
+    for key in "${keys[@]}"; do
+        IFS='|' read -r -a f <<<"$key"
+        # shellcheck disable=SC2016 # the backticks are Markdown
+        printf '| %s | `%s` | %s | %s | %s | %s |\n' "${f[@]}" "$(spread "$key" 7)" "$(spread "$key" 8)" "$(spread "$key" 10)"
     done
     echo
     printf '| %s | %s | %s | %s | %s |\n' app "one-core req/s (info route, JSON log)" "task CPU units" "scaling cpu_target %" "req/s per task at the target"
@@ -123,6 +169,6 @@ done
         printf '| %s | %s | %s | %s | %s |\n' "${f[@]}"
     done
     echo
-    echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, wrk on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION."
+    echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, wrk on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION; $ROUNDS rounds."
 } | tee -a "$BENCH_LOG"
 echo "raw wrk output: $BENCH_LOG" >&2

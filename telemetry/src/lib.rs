@@ -12,8 +12,13 @@
 //! full queue makes the logging thread wait rather than drop a line), and
 //! the returned [`LogGuard`] writes out everything still queued when it is
 //! dropped, so a server that drops it after its drain keeps every line.
+//! Dropping the guard waits for the writer thread to finish, for at most
+//! [`FLUSH_DEADLINE`]: `tracing-appender`'s own guard waits at most 1 s,
+//! which a slow reader of stderr (a busy log driver) can outlast.
 
-use std::io::{BufWriter, IsTerminal};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::sync::mpsc;
+use std::time::Duration;
 
 pub use config::LogFormat;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
@@ -46,26 +51,78 @@ pub fn init(format: LogFormat, default_filter: &str) {
     install(format, default_filter, std::io::stderr);
 }
 
+/// How long dropping a [`LogGuard`] waits at most for the writer thread to
+/// write out what is queued: within what ECS leaves a task between the end
+/// of the server's 20 s drain and its 30 s stop timeout.
+pub const FLUSH_DEADLINE: Duration = Duration::from_secs(5);
+
 /// Keeps the writer thread of [`init_non_blocking`] running; dropping it
-/// writes out every queued line and then returns.
+/// writes out every queued line and then returns (see [`FLUSH_DEADLINE`]).
 #[derive(Debug)]
 #[must_use = "dropping the guard stops the log writer"]
 pub struct LogGuard {
-    _worker: WorkerGuard,
+    worker: Option<WorkerGuard>,
+    /// Disconnects when the writer thread has dropped its writer, which it
+    /// does after its last write.
+    finished: mpsc::Receiver<()>,
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        // Queues the stop after every line logged so far; the writer thread
+        // stops when it reaches it.
+        drop(self.worker.take());
+        let _ = self.finished.recv_timeout(FLUSH_DEADLINE);
+    }
+}
+
+/// The writer thread's writer: stderr through a buffer, which tells the
+/// [`LogGuard`] when the thread has let go of it.
+struct Stderr {
+    out: BufWriter<std::io::Stderr>,
+    _finished: mpsc::Sender<()>,
+}
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Drop for Stderr {
+    fn drop(&mut self) {
+        // Before `_finished` disconnects.
+        let _ = self.out.flush();
+    }
 }
 
 /// As [`init`], but the lines go through a lossless queue to a writer
 /// thread that writes them to stderr (see the crate documentation). Keep
 /// the guard until the process has nothing more to log.
 pub fn init_non_blocking(format: LogFormat, default_filter: &str) -> LogGuard {
-    let stderr = BufWriter::with_capacity(WRITE_BUFFER_BYTES, std::io::stderr());
+    let (finished_tx, finished) = mpsc::channel();
+    let stderr = Stderr {
+        out: BufWriter::with_capacity(WRITE_BUFFER_BYTES, std::io::stderr()),
+        _finished: finished_tx,
+    };
     let (writer, worker) = NonBlockingBuilder::default()
         .lossy(false)
         .buffered_lines_limit(QUEUED_LINES_LIMIT)
         .thread_name("log-writer")
         .finish(stderr);
     install(format, default_filter, writer);
-    LogGuard { _worker: worker }
+    LogGuard {
+        worker: Some(worker),
+        finished,
+    }
 }
 
 fn install<W>(format: LogFormat, default_filter: &str, writer: W)

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use config::AppConfig;
@@ -32,6 +34,7 @@ pub struct Service {
     /// The port it listens on, on 127.0.0.1.
     pub port: u16,
     log: PathBuf,
+    valve: Option<LogValve>,
     _reserved: HeldPort,
 }
 
@@ -39,6 +42,18 @@ impl Service {
     /// Starts `bin` on 127.0.0.1 and a free port with JSON logs, plus
     /// `env`, and waits until `ready_path` answers 200.
     pub fn start(bin: &str, env: &[(&str, &str)], ready_path: &str) -> Service {
+        Service::launch(bin, env, ready_path, false)
+    }
+
+    /// As [`Service::start`], but its stderr is a pipe that a thread of
+    /// this process copies to the log file, through a [`LogValve`] the
+    /// test can close ([`Service::log_valve`]): a log reader that stops
+    /// reading, as a busy log driver does.
+    pub fn start_with_log_valve(bin: &str, env: &[(&str, &str)], ready_path: &str) -> Service {
+        Service::launch(bin, env, ready_path, true)
+    }
+
+    fn launch(bin: &str, env: &[(&str, &str)], ready_path: &str, valve: bool) -> Service {
         let reserved = reserve_port();
         let port = reserved.port;
         let log = scratch_file("service.log");
@@ -51,13 +66,23 @@ impl Service {
             .env_remove("APP_CONFIG")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file);
-        let process = ChildGuard::spawn(bin, &mut cmd);
+            .stdout(Stdio::null());
+        if valve {
+            cmd.stderr(Stdio::piped());
+        } else {
+            cmd.stderr(log_file.try_clone().expect("clone the log file"));
+        }
+        let mut process = ChildGuard::spawn(bin, &mut cmd);
+        let valve = process
+            .child
+            .stderr
+            .take()
+            .map(|stderr| LogValve::start(stderr, log_file));
         let service = Service {
             process,
             port,
             log,
+            valve,
             _reserved: reserved,
         };
         let url = service.url(ready_path);
@@ -68,6 +93,13 @@ impl Service {
             );
         }
         service
+    }
+
+    /// The valve of a service started with [`Service::start_with_log_valve`].
+    pub fn log_valve(&mut self) -> &mut LogValve {
+        self.valve
+            .as_mut()
+            .expect("the service was started without a log valve")
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -107,6 +139,79 @@ impl Service {
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Copies a process's stderr to its log file while open; closed, it reads
+/// nothing, so the pipe fills and the process's writes to stderr wait.
+#[derive(Debug)]
+pub struct LogValve {
+    open: Arc<(Mutex<bool>, Condvar)>,
+    copier: Option<JoinHandle<()>>,
+}
+
+impl LogValve {
+    fn start(mut stderr: std::process::ChildStderr, mut file: std::fs::File) -> LogValve {
+        let open = Arc::new((Mutex::new(true), Condvar::new()));
+        let copier = std::thread::spawn({
+            let open = open.clone();
+            move || {
+                let mut chunk = vec![0u8; 64 * 1024];
+                loop {
+                    {
+                        let (lock, turned) = &*open;
+                        let mut is_open = lock.lock().expect("valve");
+                        while !*is_open {
+                            is_open = turned.wait(is_open).expect("valve");
+                        }
+                    }
+                    match std::io::Read::read(&mut stderr, &mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if std::io::Write::write_all(&mut file, &chunk[..n]).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        LogValve {
+            open,
+            copier: Some(copier),
+        }
+    }
+
+    fn turn(&self, to: bool) {
+        let (lock, turned) = &*self.open;
+        *lock.lock().expect("valve") = to;
+        turned.notify_all();
+    }
+
+    /// Stops reading after the read under way.
+    pub fn close(&self) {
+        self.turn(false);
+    }
+
+    /// Reads again.
+    pub fn open(&self) {
+        self.turn(true);
+    }
+
+    /// Opens the valve and waits until the process's end of the pipe is
+    /// closed and everything in it is in the log file.
+    pub fn drain(&mut self) {
+        self.open();
+        if let Some(copier) = self.copier.take() {
+            copier.join().expect("the log copier panicked");
+        }
+    }
+}
+
+impl Drop for LogValve {
+    fn drop(&mut self) {
+        // Never leave the copier waiting on a closed valve.
+        self.open();
     }
 }
 
