@@ -193,7 +193,7 @@ mod tests {
         let check = |path: &str, matcher: &str| Check {
             path: path.to_owned(),
             settings: HealthCheck {
-                matcher: matcher.to_owned(),
+                matcher: matcher.parse().expect("a valid matcher"),
                 timeout_seconds: 2,
                 ..HealthCheck::default()
             },
