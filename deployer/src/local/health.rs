@@ -76,7 +76,7 @@ impl Check {
                 status.as_u16(),
                 self.settings.matcher
             )),
-            Err(reason) => Verdict::Fail(format!("{}: {reason}", self.path)),
+            Err(err) => Verdict::Fail(format!("{}: {err}", self.path)),
         }
     }
 }

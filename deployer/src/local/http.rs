@@ -12,6 +12,8 @@ use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use super::error::Error;
+
 /// The client type: plain HTTP on 127.0.0.1, axum bodies.
 pub type Client = hyper_util::client::legacy::Client<HttpConnector, Body>;
 
@@ -42,33 +44,29 @@ pub async fn call(
     method: Method,
     uri: Uri,
     timeout: Duration,
-) -> Result<(StatusCode, Bytes), String> {
+) -> Result<(StatusCode, Bytes), Error> {
     let request = Request::builder()
         .method(method)
         .uri(uri)
         .body(Body::empty())
-        .map_err(|err| format!("bad request: {err}"))?;
+        .map_err(Error::Request)?;
     let exchange = async {
         let response = client
             .request(request)
             .await
-            .map_err(|err| describe(&err))?;
+            .map_err(|err| Error::Exchange(describe(&err)))?;
         let status = response.status();
         let body = response
             .into_body()
             .collect()
             .await
-            .map_err(|err| describe(&err))?
+            .map_err(|err| Error::Exchange(describe(&err)))?
             .to_bytes();
         Ok((status, body))
     };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(result) => result,
-        Err(_) => Err(format!(
-            "no answer within {}",
-            humantime::format_duration(timeout)
-        )),
-    }
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| Error::NoAnswer(timeout))?
 }
 
 /// The innermost cause of an error, which is the one a person recognises
@@ -91,7 +89,8 @@ mod tests {
         let uri: Uri = format!("http://{}/", closed.addr()).parse().expect("uri");
         let err = call(&client(false), Method::GET, uri, Duration::from_secs(2))
             .await
-            .expect_err("nothing listens");
+            .expect_err("nothing listens")
+            .to_string();
         assert!(err.to_lowercase().contains("refused"), "{err}");
     }
 
@@ -106,7 +105,8 @@ mod tests {
             .expect("uri");
         let err = call(&client(false), Method::GET, uri, Duration::from_millis(300))
             .await
-            .expect_err("no answer");
+            .expect_err("no answer")
+            .to_string();
         assert!(err.starts_with("no answer within"), "{err}");
     }
 }
