@@ -8,9 +8,11 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{Method, Request, StatusCode, Uri};
 
-use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+/// The innermost cause of an error (`Connection refused (os error 111)`).
+pub use service_core::client::innermost as describe;
+use service_core::client::GetError;
 
 use super::error::Error;
 
@@ -37,8 +39,9 @@ pub fn client(pooled: bool) -> Client {
     builder.build(connector)
 }
 
-/// Sends a body-less request and reads the whole answer, within `timeout`.
-/// The error says what went wrong in words fit for a health check reason.
+/// Sends a body-less request and reads the whole answer, within `timeout`
+/// (service-core's timed request). The error says what went wrong in words
+/// fit for a health check reason.
 pub async fn call(
     client: &Client,
     method: Method,
@@ -50,33 +53,12 @@ pub async fn call(
         .uri(uri)
         .body(Body::empty())
         .map_err(Error::Request)?;
-    let exchange = async {
-        let response = client
-            .request(request)
-            .await
-            .map_err(|err| Error::Exchange(describe(&err)))?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|err| Error::Exchange(describe(&err)))?
-            .to_bytes();
-        Ok((status, body))
-    };
-    tokio::time::timeout(timeout, exchange)
+    service_core::client::send(client, request, timeout)
         .await
-        .map_err(|_| Error::NoAnswer(timeout))?
-}
-
-/// The innermost cause of an error, which is the one a person recognises
-/// (`Connection refused (os error 111)` rather than `client error (Connect)`).
-pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut innermost = err;
-    while let Some(source) = innermost.source() {
-        innermost = source;
-    }
-    innermost.to_string()
+        .map_err(|err| match err {
+            GetError::Timeout { timeout, .. } => Error::NoAnswer(timeout),
+            GetError::Http { reason, .. } | GetError::Url { reason, .. } => Error::Exchange(reason),
+        })
 }
 
 #[cfg(test)]
