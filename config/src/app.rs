@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::matcher::Matcher;
+use crate::rules;
+
 /// Environment variables that `deployer` sets on every container itself.
 /// The JSON may not set them, so that a file can never contradict a deploy.
 pub const RESERVED_ENV: [&str; 5] = [
@@ -30,8 +33,10 @@ pub struct AppConfig {
     pub schema: Option<String>,
     /// App name. The ECS service, container, task family, ECR repository and
     /// log group are named after it unless `deploy` says otherwise.
+    #[schemars(regex(pattern = rules::NAME))]
     pub app: String,
     /// Port the container listens on.
+    #[schemars(range(min = 1))]
     pub port: u16,
     /// ECS launch type: `EC2` (bridge networking, instance target group) or
     /// `FARGATE` (awsvpc networking, ip target group).
@@ -53,9 +58,11 @@ pub struct AppConfig {
     #[serde(default)]
     pub health_check: HealthCheck,
     /// The microservices this app hosts, each routed by its own path patterns.
+    #[schemars(length(min = 1))]
     pub microservices: Vec<Microservice>,
     /// Extra environment variables for the container.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": rules::ENV_NAME}))]
     pub environment: BTreeMap<String, String>,
     /// Where and how the app is deployed.
     pub deploy: Deploy,
@@ -76,6 +83,7 @@ pub struct Capacity {
     /// [`defaults::BENCH_RPS_PER_VCPU`] times the task's vCPUs (`cpu / 1024`),
     /// from the project's benchmark (bench/README.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub rps_per_task: Option<f64>,
 }
 
@@ -191,6 +199,7 @@ pub struct Replicas {
     /// Auto scaling never goes below this.
     pub min: u32,
     /// Auto scaling never goes above this.
+    #[schemars(range(min = 1))]
     pub max: u32,
 }
 
@@ -200,9 +209,11 @@ pub struct Replicas {
 pub struct Scaling {
     /// Average CPU utilisation (%) the service is scaled to hold.
     #[serde(default = "defaults::scaling_target")]
+    #[schemars(range(max = 100), extend("exclusiveMinimum" = 0))]
     pub cpu_target: f64,
     /// Average memory utilisation (%) the service is scaled to hold.
     #[serde(default = "defaults::scaling_target")]
+    #[schemars(range(max = 100), extend("exclusiveMinimum" = 0))]
     pub memory_target: f64,
     /// Seconds to wait after a scale-in before another one.
     #[serde(default = "defaults::scale_in_cooldown")]
@@ -241,21 +252,27 @@ pub struct Alarms {
     pub period_seconds: u32,
     /// Consecutive breaching periods before an alarm fires (1-10).
     #[serde(default = "defaults::alarm_evaluation_periods")]
+    #[schemars(range(min = 1, max = 10))]
     pub evaluation_periods: u32,
     /// Target 5xx answers as a percentage of requests, in (0, 100].
     #[serde(default = "defaults::error_rate_percent")]
+    #[schemars(range(max = 100), extend("exclusiveMinimum" = 0))]
     pub error_rate_percent: f64,
     /// p99 target response time, in milliseconds.
     #[serde(default = "defaults::latency_p99_ms")]
+    #[schemars(range(min = 1))]
     pub latency_p99_ms: u32,
     /// Periods with an unhealthy target before the alarm fires (1-10).
     #[serde(default = "defaults::unhealthy_periods")]
+    #[schemars(range(min = 1, max = 10))]
     pub unhealthy_periods: u32,
     /// Average service CPU utilisation (%) that counts as near the ceiling.
     #[serde(default = "defaults::ceiling_percent")]
+    #[schemars(range(max = 100), extend("exclusiveMinimum" = 0))]
     pub cpu_percent: f64,
     /// Average service memory utilisation (%) that counts as near the ceiling.
     #[serde(default = "defaults::ceiling_percent")]
+    #[schemars(range(max = 100), extend("exclusiveMinimum" = 0))]
     pub memory_percent: f64,
 }
 
@@ -282,22 +299,28 @@ pub struct HealthCheck {
     /// Path probed on each target. Defaults to the first microservice's
     /// health path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024), regex(pattern = rules::URL_PATH))]
     pub path: Option<String>,
     /// Consecutive successes before a target counts as healthy (2-10).
     #[serde(default = "defaults::healthy_threshold")]
+    #[schemars(range(min = 2, max = 10))]
     pub healthy_threshold: u32,
     /// Consecutive failures before a target counts as unhealthy (2-10).
     #[serde(default = "defaults::unhealthy_threshold")]
+    #[schemars(range(min = 2, max = 10))]
     pub unhealthy_threshold: u32,
     /// Seconds to wait for an answer (2-120, less than the interval).
     #[serde(default = "defaults::health_timeout")]
+    #[schemars(range(min = 2, max = 120))]
     pub timeout_seconds: u32,
     /// Seconds between probes (5-300).
     #[serde(default = "defaults::health_interval")]
+    #[schemars(range(min = 5, max = 300))]
     pub interval_seconds: u32,
     /// HTTP codes that count as healthy: `200`, `200,204` or `200-299`.
     #[serde(default = "defaults::health_matcher")]
-    pub matcher: String,
+    #[schemars(with = "String", regex(pattern = rules::MATCHER))]
+    pub matcher: Matcher,
 }
 
 impl Default for HealthCheck {
@@ -315,18 +338,8 @@ impl Default for HealthCheck {
 
 impl HealthCheck {
     /// Whether `status` is one of the codes the matcher accepts.
-    /// The matcher has been validated, so parse failures cannot occur here;
-    /// an unparsable part simply matches nothing.
     pub fn matches(&self, status: u16) -> bool {
-        self.matcher
-            .split(',')
-            .any(|part| match part.split_once('-') {
-                Some((lo, hi)) => match (lo.trim().parse::<u16>(), hi.trim().parse::<u16>()) {
-                    (Ok(lo), Ok(hi)) => (lo..=hi).contains(&status),
-                    _ => false,
-                },
-                None => part.trim().parse::<u16>() == Ok(status),
-            })
+        self.matcher.matches(status)
     }
 }
 
@@ -335,14 +348,21 @@ impl HealthCheck {
 #[serde(deny_unknown_fields)]
 pub struct Microservice {
     /// Name, also its path prefix: `medical` answers under `/medical`.
+    #[schemars(regex(pattern = rules::NAME))]
     pub name: String,
     /// ALB path patterns routed to this app (at most 5; `*` and `?` wildcards).
+    #[schemars(
+        length(min = 1, max = 5),
+        inner(length(max = 128), regex(pattern = rules::PATH_PATTERN))
+    )]
     pub path_patterns: Vec<String>,
     /// Listener rule priority (1-50000). Lower wins. Unique across all apps,
     /// and fixed here so that adding a microservice never renumbers others.
+    #[schemars(range(min = 1, max = 50000))]
     pub priority: u32,
     /// The microservice's own health path. Defaults to `/<name>/health`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024), regex(pattern = rules::URL_PATH))]
     pub health_path: Option<String>,
 }
 
@@ -360,23 +380,30 @@ impl Microservice {
 #[serde(deny_unknown_fields)]
 pub struct Deploy {
     /// Default ECS cluster. `ECS_CLUSTER` or `--cluster` override it.
+    #[schemars(regex(pattern = rules::AWS_NAME))]
     pub cluster: String,
     /// Dockerfile that builds the image, relative to the repository root.
+    #[schemars(regex(pattern = rules::DOCKERFILE))]
     pub dockerfile: String,
     /// ECS service name. Defaults to the app name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = rules::AWS_NAME))]
     pub service: Option<String>,
     /// Task definition family. Defaults to the app name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = rules::AWS_NAME))]
     pub family: Option<String>,
     /// Container name in the task definition. Defaults to the app name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = rules::AWS_NAME))]
     pub container: Option<String>,
     /// ECR repository name. Defaults to the app name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = rules::REPOSITORY))]
     pub repository: Option<String>,
     /// Seconds the load balancer drains a target before it is stopped.
     #[serde(default = "defaults::deregistration_delay")]
+    #[schemars(range(max = 3600))]
     pub deregistration_delay_seconds: u32,
 }
 
@@ -482,9 +509,9 @@ pub mod defaults {
     pub fn health_interval() -> u32 {
         15
     }
-    /// Health check matcher.
-    pub fn health_matcher() -> String {
-        "200".to_owned()
+    /// Health check matcher: `200`.
+    pub fn health_matcher() -> super::Matcher {
+        super::Matcher::default()
     }
     /// Deregistration delay (s). Short, so that deploys finish quickly; the
     /// services finish in-flight requests on SIGTERM anyway.

@@ -11,16 +11,22 @@
 
 mod app;
 mod error;
+mod matcher;
+mod rules;
 mod runtime;
 mod validate;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::Value;
 
 pub use app::{
     defaults, Alarms, AppConfig, Capacity, CpuArchitecture, Deploy, HealthCheck, LaunchType,
     Microservice, Replicas, Scaling, RESERVED_ENV,
 };
 pub use error::{ConfigError, EnvError, Problem};
+pub use matcher::Matcher;
 pub use runtime::{config_override, LogFormat, RuntimeEnv};
 
 /// Names of the environment variables a service reads.
@@ -50,16 +56,62 @@ pub const SCHEMA_FILE: &str = "service.schema.json";
 pub const DEFAULT_DIR: &str = "config";
 
 /// Parses and validates one app's JSON. `file` is only used in messages.
+///
+/// Three passes, so that one rejection lists everything wrong: the JSON
+/// Schema (types, names, ranges, lengths, patterns), then the typed parse
+/// (which also parses the [`Matcher`]), then the rules across fields in
+/// `validate.rs`. A value the schema rejected and the typed parse cannot
+/// take is set aside for the last pass, so that the rules across fields
+/// still run on the rest.
 pub fn parse(file: &Path, text: &str) -> Result<AppConfig, ConfigError> {
+    let parse_error = |path: String, reason: String| ConfigError::Parse {
+        file: file.to_owned(),
+        problem: Problem::new(path, reason),
+    };
     let de = &mut serde_json::Deserializer::from_str(text);
-    let cfg: AppConfig = serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        ConfigError::Parse {
-            file: file.to_owned(),
-            problem: Problem::new(path, err.into_inner().to_string()),
+    let first: Result<AppConfig, _> = serde_path_to_error::deserialize(de);
+    let mut doc: Value = match serde_json::from_str(text) {
+        Ok(doc) => doc,
+        Err(err) => return Err(parse_error(".".to_owned(), err.to_string())),
+    };
+    let mut problems = schema_problems(&doc);
+    let mut set_aside = Vec::new();
+    let first = first.map_err(|err| (err.path().to_string(), err.into_inner().to_string()));
+    // The parse of the text names line and column; the schema's message
+    // for the same field gives way to it when the file cannot be read.
+    let first_error = first.as_ref().err().cloned();
+    let mut attempt = first;
+    let cfg = loop {
+        match attempt {
+            Ok(cfg) => break cfg,
+            Err((path, reason)) => {
+                let flagged = problems.iter().any(|p| p.path == path);
+                if !flagged || set_aside.len() >= 16 || !remove(&mut doc, &path) {
+                    if problems.is_empty() {
+                        return Err(parse_error(path, reason));
+                    }
+                    if let Some((path, reason)) = first_error {
+                        if let Some(at) = problems.iter().position(|p| p.path == path) {
+                            problems.retain(|p| p.path != path);
+                            problems.insert(at, Problem::new(path, reason));
+                        }
+                    }
+                    return Err(ConfigError::Invalid {
+                        file: file.to_owned(),
+                        problems,
+                    });
+                }
+                set_aside.push(path);
+                attempt = serde_path_to_error::deserialize(&doc)
+                    .map_err(|err| (err.path().to_string(), err.into_inner().to_string()));
+            }
         }
-    })?;
-    let problems = validate::app(&cfg);
+    };
+    problems.extend(
+        validate::app(&cfg)
+            .into_iter()
+            .filter(|p| !set_aside.contains(&p.path)),
+    );
     if problems.is_empty() {
         Ok(cfg)
     } else {
@@ -68,6 +120,120 @@ pub fn parse(file: &Path, text: &str) -> Result<AppConfig, ConfigError> {
             problems,
         })
     }
+}
+
+/// Everything in `doc` the app schema rejects, each with its field's path
+/// in the form the other passes use (`microservices[1].path_patterns[0]`).
+fn schema_problems(doc: &Value) -> Vec<Problem> {
+    static VALIDATOR: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
+    let validator = match VALIDATOR
+        .get_or_init(|| jsonschema::validator_for(&schema()).map_err(|err| err.to_string()))
+    {
+        Ok(validator) => validator,
+        Err(err) => {
+            return vec![Problem::new(
+                ".",
+                format!("the app schema does not compile: {err}"),
+            )]
+        }
+    };
+    validator
+        .iter_errors(doc)
+        .map(|err| {
+            let mut path = field_path(doc, err.instance_path());
+            let reason = match err.kind() {
+                jsonschema::error::ValidationErrorKind::Pattern { pattern } => {
+                    match rules::hint(pattern) {
+                        Some(hint) => format!("{} {hint}", quoted(err.instance())),
+                        None => err.to_string(),
+                    }
+                }
+                jsonschema::error::ValidationErrorKind::PropertyNames { error } => {
+                    if let Value::String(name) = error.instance().as_ref() {
+                        path = join(&path, name);
+                    }
+                    match error.kind() {
+                        jsonschema::error::ValidationErrorKind::Pattern { pattern } => {
+                            rules::hint(pattern).map_or_else(|| error.to_string(), str::to_owned)
+                        }
+                        _ => error.to_string(),
+                    }
+                }
+                _ => err.to_string(),
+            };
+            Problem::new(path, reason)
+        })
+        .collect()
+}
+
+/// A string value in backquotes, anything else as JSON.
+fn quoted(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("`{s}`"),
+        other => other.to_string(),
+    }
+}
+
+fn join(path: &str, field: &str) -> String {
+    if path == "." {
+        field.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+/// `/microservices/1/name` as `microservices[1].name`, reading `doc` to
+/// tell array indices from object keys; `.` for the whole document.
+fn field_path(doc: &Value, location: &jsonschema::paths::Location) -> String {
+    let mut path = ".".to_owned();
+    let mut at = Some(doc);
+    for segment in location {
+        let segment = segment.to_string();
+        match at {
+            Some(Value::Array(items)) => {
+                at = segment.parse::<usize>().ok().and_then(|i| items.get(i));
+                if path == "." {
+                    path.clear();
+                }
+                path.push_str(&format!("[{segment}]"));
+            }
+            Some(value) => {
+                at = value.get(&segment);
+                path = join(&path, &segment);
+            }
+            None => path = join(&path, &segment),
+        }
+    }
+    path
+}
+
+/// Removes the member at `path` (as [`field_path`] writes it) from `doc`.
+/// Only object members go; `false` when there is none to remove.
+fn remove(doc: &mut Value, path: &str) -> bool {
+    let Some((parent, key)) = path.rsplit_once('.').or(Some(("", path))) else {
+        return false;
+    };
+    if key.is_empty() || key.contains('[') || path == "." {
+        return false;
+    }
+    let mut at = doc;
+    for part in parent.split('.').filter(|p| !p.is_empty()) {
+        let (name, indices) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        let Some(next) = at.get_mut(name) else {
+            return false;
+        };
+        at = next;
+        for index in indices.split(['[', ']']).filter(|i| !i.is_empty()) {
+            let Some(next) = index.parse::<usize>().ok().and_then(|i| at.get_mut(i)) else {
+                return false;
+            };
+            at = next;
+        }
+    }
+    at.as_object_mut().is_some_and(|o| o.remove(key).is_some())
 }
 
 /// Reads, parses and validates one app's JSON file.

@@ -237,3 +237,55 @@ fn alarm_defaults_apply_and_bad_alarm_values_are_named() {
         assert!(msg.contains(needle), "{needle} missing from: {msg}");
     }
 }
+
+#[test]
+fn schema_rules_name_the_file_field_and_reason() {
+    let mut doc = shipped("service-a");
+    doc["port"] = 0.into();
+    doc["app"] = "Service_A".into();
+    doc["microservices"][0]["priority"] = 60000.into();
+    doc["microservices"][1]["path_patterns"][0] = "/a#b".into();
+    doc["health_check"]["matcher"] = "abc".into();
+    doc["environment"]["1BAD"] = "x".into();
+    doc["replicas"] = serde_json::json!({"desired": 9, "min": 5, "max": 3});
+    let msg = rejection(doc);
+    for needle in [
+        "config/bad.json: ",
+        "field `port`: 0 is less than the minimum of 1",
+        "field `app`: `Service_A` must be 1-255 lowercase letters, digits or `-`",
+        "field `microservices[0].priority`: 60000 is greater than the maximum of 50000",
+        "field `microservices[1].path_patterns[0]`: `/a#b` must start with `/`",
+        "field `health_check.matcher`: `abc` is not an ALB matcher",
+        "field `environment.1BAD`: is not a valid variable name",
+        "field `replicas.min`: 5 is above replicas.max (3)",
+    ] {
+        assert!(msg.contains(needle), "{needle} missing from: {msg}");
+    }
+}
+
+#[test]
+fn a_backwards_matcher_range_is_named() {
+    let mut doc = shipped("service-a");
+    doc["health_check"]["matcher"] = "299-200".into();
+    let msg = rejection(doc);
+    assert!(
+        msg.contains("field `health_check.matcher`: range `299-200` is backwards"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_wrong_type_keeps_line_and_column_beside_the_other_problems() {
+    let mut doc = shipped("service-a");
+    doc["port"] = "abc".into();
+    doc["microservices"][0]["priority"] = 0.into();
+    let msg = rejection(doc);
+    assert!(
+        msg.contains("field `port`: invalid type: string \"abc\", expected u16 at line"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("field `microservices[0].priority`: 0 is less than the minimum of 1"),
+        "{msg}"
+    );
+}

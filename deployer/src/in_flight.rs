@@ -41,26 +41,18 @@ pub fn watch(
     token: CancellationToken,
     on_second: impl FnOnce() + Send + 'static,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|err| anyhow::anyhow!("cannot watch SIGTERM: {err}"))?;
+    let mut signals = service_core::shutdown::Signals::register()
+        .map_err(|err| anyhow::anyhow!("cannot watch SIGINT and SIGTERM: {err}"))?;
     Ok(tokio::spawn(async move {
-        let first = next(&mut terminate).await;
+        let first = signals.recv().await;
         tracing::warn!(
             "{first}: stopping the deploy and rolling back (a second signal exits at once)"
         );
         token.cancel();
-        let second = next(&mut terminate).await;
+        let second = signals.recv().await;
         tracing::warn!("{second} again: exiting now");
         on_second();
     }))
-}
-
-/// The next SIGINT or SIGTERM, by name.
-async fn next(terminate: &mut tokio::signal::unix::Signal) -> &'static str {
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
-    }
 }
 
 #[cfg(test)]

@@ -14,13 +14,13 @@
 //! The drain is bounded by [`DRAIN_DEADLINE`], well inside the 30 s ECS
 //! waits between SIGTERM and SIGKILL; a second signal ends it early.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulConnection;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -158,9 +158,15 @@ impl Connections {
 }
 
 /// Runs one connection; once `shutdown` fires, lets it finish gracefully.
+///
+/// The connection is hyper-util's [`GracefulConnection`], but not watched by
+/// its `GracefulShutdown`: that signals every connection at the same moment,
+/// and hyper closes at once a connection it has read nothing from, while a
+/// connection here gets [`FIRST_REQUEST_GRACE`] to send its first request
+/// before it is told to finish.
 async fn drive<C>(connection: C, first_read: Arc<Notify>, shutdown: CancellationToken)
 where
-    C: Future<Output = hyper::Result<()>> + GracefulConnection,
+    C: GracefulConnection<Error = hyper::Error>,
 {
     let mut connection = std::pin::pin!(connection);
     tokio::select! {
@@ -181,24 +187,5 @@ where
 fn ended(result: hyper::Result<()>) {
     if let Err(err) = result {
         tracing::debug!(error = %err, "connection ended with an error");
-    }
-}
-
-/// The one method of hyper's connection this module needs, so that
-/// [`drive`] stays independent of the service type.
-trait GracefulConnection {
-    fn graceful_shutdown(self: std::pin::Pin<&mut Self>);
-}
-
-impl<I, S> GracefulConnection for http1::Connection<I, S>
-where
-    S: hyper::service::HttpService<hyper::body::Incoming>,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    I: hyper::rt::Read + hyper::rt::Write + Unpin,
-    S::ResBody: hyper::body::Body + 'static,
-    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    fn graceful_shutdown(self: std::pin::Pin<&mut Self>) {
-        http1::Connection::graceful_shutdown(self);
     }
 }

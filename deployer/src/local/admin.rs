@@ -25,6 +25,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use super::error::Error;
 use super::fleet::Fleet;
 use super::gateway::Gateway;
 use super::http::{self, Client};
@@ -107,50 +108,54 @@ impl AdminClient {
         }
     }
 
-    fn uri(&self, path: &str) -> Result<Uri, String> {
+    fn uri(&self, path: &str) -> Result<Uri, Error> {
         format!("http://{}{PREFIX}{path}", self.fleet.gateway())
             .parse()
-            .map_err(|err| format!("bad admin address: {err}"))
+            .map_err(Error::AdminAddress)
     }
 
     async fn call<T: for<'de> Deserialize<'de>>(
         &self,
         method: Method,
         path: &str,
-    ) -> Result<T, String> {
-        let where_ = format!("the gateway at {}", self.fleet.gateway());
+    ) -> Result<T, Error> {
+        let gateway = self.fleet.gateway();
         let (status, body) = http::call(&self.client, method, self.uri(path)?, CALL_TIMEOUT)
             .await
-            .map_err(|reason| {
-                format!("{where_} does not answer ({reason}): is `deployer up` running?")
+            .map_err(|cause| Error::GatewayDown {
+                gateway,
+                cause: Box::new(cause),
             })?;
         if !status.is_success() {
-            return Err(format!(
-                "{where_} answered {PREFIX}{path} with HTTP {}: {}",
-                status.as_u16(),
-                String::from_utf8_lossy(&body).trim()
-            ));
+            return Err(Error::GatewayRefused {
+                gateway,
+                path: format!("{PREFIX}{path}"),
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&body).trim().to_owned(),
+            });
         }
-        serde_json::from_slice(&body)
-            .map_err(|err| format!("{where_} is not a deployer gateway: {PREFIX}{path}: {err}"))
+        serde_json::from_slice(&body).map_err(|source| Error::NotAGateway {
+            gateway,
+            path: format!("{PREFIX}{path}"),
+            source,
+        })
     }
 
     /// Every target and its state, from the gateway that serves this fleet.
-    pub async fn view(&self) -> Result<GatewayView, String> {
+    pub async fn view(&self) -> Result<GatewayView, Error> {
         let view: GatewayView = self.call(Method::GET, "/targets").await?;
         if view.fleet != self.fleet.label() {
-            return Err(format!(
-                "the gateway at {} serves the fleet {}, not {}",
-                self.fleet.gateway(),
-                view.fleet,
-                self.fleet.label()
-            ));
+            return Err(Error::OtherFleet {
+                gateway: self.fleet.gateway(),
+                serves: view.fleet,
+                expected: self.fleet.label(),
+            });
         }
         Ok(view)
     }
 
     /// Deregisters target `id`: it gets no new requests and starts draining.
-    pub async fn deregister(&self, id: &str) -> Result<TargetStatus, String> {
+    pub async fn deregister(&self, id: &str) -> Result<TargetStatus, Error> {
         self.call(Method::POST, &format!("/targets/{id}/deregister"))
             .await
     }

@@ -14,6 +14,7 @@ use anyhow::Context;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
 
+use super::error::Error;
 use crate::exit::Failure;
 
 /// The fleet a container belongs to: its gateway's address.
@@ -132,25 +133,28 @@ impl FleetContainer {
     }
 
     /// Reads a container from its summary; `Err` says which label is wrong.
-    fn from_summary(summary: &bollard::models::ContainerSummary) -> Result<Self, String> {
+    fn from_summary(summary: &bollard::models::ContainerSummary) -> Result<Self, Error> {
         let empty = HashMap::new();
         let labels = summary.labels.as_ref().unwrap_or(&empty);
         let label = |key: &str| {
             labels
                 .get(key)
                 .cloned()
-                .ok_or_else(|| format!("label {key} is missing"))
+                .ok_or_else(|| Error::MissingLabel(key.to_owned()))
         };
-        let number = |key: &str| -> Result<u32, String> {
+        let bad = |key: &str, value: String, expected| Error::BadLabel {
+            key: key.to_owned(),
+            value,
+            expected,
+        };
+        let number = |key: &str| -> Result<u32, Error> {
             let value = label(key)?;
-            value
-                .parse()
-                .map_err(|_| format!("label {key}={value} is not a number"))
+            value.parse().map_err(|_| bad(key, value, "a number"))
         };
-        let port = u16::try_from(number(LABEL_PORT)?)
-            .map_err(|_| format!("label {LABEL_PORT} is not a port"))?;
+        let port = number(LABEL_PORT)?;
+        let port = u16::try_from(port).map_err(|_| bad(LABEL_PORT, port.to_string(), "a port"))?;
         Ok(FleetContainer {
-            id: summary.id.clone().ok_or("the engine gave no id")?,
+            id: summary.id.clone().ok_or(Error::NoContainerId)?,
             name: summary
                 .names
                 .as_ref()
@@ -298,10 +302,12 @@ mod tests {
             (LABEL_VERSION, "v1"),
             (LABEL_REVISION, "1"),
         ]))
-        .expect_err("bad port");
+        .expect_err("bad port")
+        .to_string();
         assert!(err.contains("ecs-pipeline.port=http"), "{err}");
         let err = FleetContainer::from_summary(&summary(&[(LABEL_APP, "service-b")]))
-            .expect_err("missing port");
+            .expect_err("missing port")
+            .to_string();
         assert!(err.contains("missing"), "{err}");
     }
 

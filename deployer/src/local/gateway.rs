@@ -294,7 +294,11 @@ mod tests {
             "idle: drained at once"
         );
         assert_eq!(get(addr, "/finance").await.0, 503);
-        let err = admin.deregister("ghost").await.expect_err("unknown target");
+        let err = admin
+            .deregister("ghost")
+            .await
+            .expect_err("unknown target")
+            .to_string();
         assert!(
             err.contains("HTTP 404") && err.contains("no target ghost"),
             "{err}"

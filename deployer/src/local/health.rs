@@ -76,7 +76,7 @@ impl Check {
                 status.as_u16(),
                 self.settings.matcher
             )),
-            Err(reason) => Verdict::Fail(format!("{}: {reason}", self.path)),
+            Err(err) => Verdict::Fail(format!("{}: {err}", self.path)),
         }
     }
 }
@@ -193,7 +193,7 @@ mod tests {
         let check = |path: &str, matcher: &str| Check {
             path: path.to_owned(),
             settings: HealthCheck {
-                matcher: matcher.to_owned(),
+                matcher: matcher.parse().expect("a valid matcher"),
                 timeout_seconds: 2,
                 ..HealthCheck::default()
             },

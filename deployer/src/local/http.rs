@@ -8,9 +8,13 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{Method, Request, StatusCode, Uri};
 
-use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+/// The innermost cause of an error (`Connection refused (os error 111)`).
+pub use service_core::client::innermost as describe;
+use service_core::client::GetError;
+
+use super::error::Error;
 
 /// The client type: plain HTTP on 127.0.0.1, axum bodies.
 pub type Client = hyper_util::client::legacy::Client<HttpConnector, Body>;
@@ -35,50 +39,26 @@ pub fn client(pooled: bool) -> Client {
     builder.build(connector)
 }
 
-/// Sends a body-less request and reads the whole answer, within `timeout`.
-/// The error says what went wrong in words fit for a health check reason.
+/// Sends a body-less request and reads the whole answer, within `timeout`
+/// (service-core's timed request). The error says what went wrong in words
+/// fit for a health check reason.
 pub async fn call(
     client: &Client,
     method: Method,
     uri: Uri,
     timeout: Duration,
-) -> Result<(StatusCode, Bytes), String> {
+) -> Result<(StatusCode, Bytes), Error> {
     let request = Request::builder()
         .method(method)
         .uri(uri)
         .body(Body::empty())
-        .map_err(|err| format!("bad request: {err}"))?;
-    let exchange = async {
-        let response = client
-            .request(request)
-            .await
-            .map_err(|err| describe(&err))?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|err| describe(&err))?
-            .to_bytes();
-        Ok((status, body))
-    };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(result) => result,
-        Err(_) => Err(format!(
-            "no answer within {}",
-            humantime::format_duration(timeout)
-        )),
-    }
-}
-
-/// The innermost cause of an error, which is the one a person recognises
-/// (`Connection refused (os error 111)` rather than `client error (Connect)`).
-pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut innermost = err;
-    while let Some(source) = innermost.source() {
-        innermost = source;
-    }
-    innermost.to_string()
+        .map_err(Error::Request)?;
+    service_core::client::send(client, request, timeout)
+        .await
+        .map_err(|err| match err {
+            GetError::Timeout { timeout, .. } => Error::NoAnswer(timeout),
+            GetError::Http { reason, .. } | GetError::Url { reason, .. } => Error::Exchange(reason),
+        })
 }
 
 #[cfg(test)]
@@ -91,7 +71,8 @@ mod tests {
         let uri: Uri = format!("http://{}/", closed.addr()).parse().expect("uri");
         let err = call(&client(false), Method::GET, uri, Duration::from_secs(2))
             .await
-            .expect_err("nothing listens");
+            .expect_err("nothing listens")
+            .to_string();
         assert!(err.to_lowercase().contains("refused"), "{err}");
     }
 
@@ -106,7 +87,8 @@ mod tests {
             .expect("uri");
         let err = call(&client(false), Method::GET, uri, Duration::from_millis(300))
             .await
-            .expect_err("no answer");
+            .expect_err("no answer")
+            .to_string();
         assert!(err.starts_with("no answer within"), "{err}");
     }
 }

@@ -11,11 +11,13 @@
 //! (listener rules), [`health`] (target health checks), [`targets`] (the
 //! target groups), [`discovery`] (targets from the engine), [`gateway`]
 //! (the proxy), [`admin`] (the gateway's admin endpoint), [`table`] and
-//! [`live`] (what a person sees), and [`http`] (the one HTTP client).
+//! [`live`] (what a person sees), [`http`] (the one HTTP client), and
+//! [`error`] (what goes wrong, as values).
 
 pub mod admin;
 pub mod container;
 pub mod discovery;
+pub mod error;
 pub mod fleet;
 pub mod gateway;
 pub mod health;
@@ -31,6 +33,7 @@ pub mod targets;
 mod testing;
 pub mod up;
 
+pub use error::Error;
 pub use rollout::deploy;
 pub use status::status;
 pub use up::{down, up};

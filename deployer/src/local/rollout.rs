@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 
 use super::admin::AdminClient;
+use super::error::Error;
 use super::fleet::{self, Fleet, FleetContainer};
 use super::images::{self, Build};
 use super::targets::{TargetState, TargetStatus};
@@ -122,7 +123,7 @@ async fn run(
     admin
         .view()
         .await
-        .map_err(crate::exit::Failure::preflight)?;
+        .map_err(|err| crate::exit::Failure::preflight(err.to_string()))?;
     let current_version = old
         .iter()
         .find(|c| c.revision == current)
@@ -240,7 +241,7 @@ async fn wait_healthy(
     deadline: Instant,
     poll: Duration,
     progress: &Progress,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let ids: HashSet<&str> = new.iter().map(|c| c.id.as_str()).collect();
     let mut last_seen: Vec<TargetStatus> = Vec::new();
     // Off a terminal every update is a log line: say each thing once.
@@ -254,9 +255,9 @@ async fn wait_healthy(
     loop {
         for container in new {
             match container::exit_cause(docker, container).await {
-                Ok(Some(cause)) => return Err(cause),
+                Ok(Some(cause)) => return Err(Error::ContainerDied(cause)),
                 Ok(None) => {}
-                Err(err) => return Err(format!("{err:#}")),
+                Err(err) => return Err(Error::ContainerDied(format!("{err:#}"))),
             }
         }
         match admin.view().await {
@@ -278,7 +279,7 @@ async fn wait_healthy(
             Err(reason) => say(format!("waiting for the gateway: {reason}")),
         }
         if Instant::now() >= deadline {
-            return Err(not_healthy_cause(new, &last_seen));
+            return Err(Error::NotHealthy(not_healthy_cause(new, &last_seen)));
         }
         tokio::time::sleep(poll.min(deadline.saturating_duration_since(Instant::now()))).await;
     }

@@ -46,7 +46,7 @@ pub async fn status(
                 .iter()
                 .map(|c| TargetStatus::unknown(c, "the gateway does not answer"))
                 .collect();
-            (reason, statuses)
+            (reason.to_string(), statuses)
         }
     };
     if global.output == Output::Text {

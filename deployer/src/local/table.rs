@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use comfy_table::{presets, Table};
 use config::AppConfig;
 
 use super::targets::{TargetState, TargetStatus};
@@ -87,7 +88,8 @@ pub fn render(apps: &[AppConfig], targets: &[TargetStatus]) -> String {
         out.push_str(&summary.line());
         out.push('\n');
     }
-    let header = [
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING).set_header(vec![
         "APP",
         "REV",
         "VERSION",
@@ -96,44 +98,26 @@ pub fn render(apps: &[AppConfig], targets: &[TargetStatus]) -> String {
         "STATE",
         "HEALTH",
         "DETAIL",
-    ];
-    let rows: Vec<[String; 8]> = targets
-        .iter()
-        .map(|t| {
-            [
-                t.app.clone(),
-                t.revision.to_string(),
-                t.version.clone(),
-                t.address.to_string(),
-                t.name.clone(),
-                t.container_state.clone(),
-                t.state.as_str().to_owned(),
-                t.reason.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
+    ]);
+    for t in targets {
+        table.add_row(vec![
+            t.app.clone(),
+            t.revision.to_string(),
+            t.version.clone(),
+            t.address.to_string(),
+            t.name.clone(),
+            t.container_state.clone(),
+            t.state.as_str().to_owned(),
+            t.reason.clone().unwrap_or_default(),
+        ]);
     }
-    let mut line = |cells: &[&str]| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        out.push_str(text.trim_end());
+    // Two spaces between columns, none at the edges.
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    for line in table.lines() {
+        out.push_str(line.trim_end());
         out.push('\n');
-    };
-    line(&header);
-    for row in &rows {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        line(&cells);
     }
     out
 }

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bollard::Docker;
+use service_core::shutdown::Signals;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 use super::fleet::{self, Fleet};
@@ -184,13 +184,9 @@ async fn shut_down(
 /// Completes on the first Ctrl-C (SIGINT) or SIGTERM. The handlers are
 /// installed now, not when the future is first polled.
 fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot catch SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot catch SIGTERM")?;
+    let mut signals = Signals::register().context("cannot catch SIGINT and SIGTERM")?;
     Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
+        signals.recv().await;
     })
 }
 
