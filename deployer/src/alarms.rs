@@ -10,7 +10,7 @@ use anyhow::Context;
 use aws_config::SdkConfig;
 use serde::Serialize;
 
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 
 /// One alarm and its state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,12 +38,12 @@ impl Alarms {
     }
 
     /// The alarm name prefix of an app's alarms.
-    pub fn prefix(target: &AppTarget) -> String {
+    pub fn prefix(target: &ResolvedApp) -> String {
         format!("{}-{}-", target.cluster, target.name())
     }
 
     /// The app's alarms, by name.
-    pub async fn for_app(&self, target: &AppTarget) -> anyhow::Result<Vec<AlarmState>> {
+    pub async fn for_app(&self, target: &ResolvedApp) -> anyhow::Result<Vec<AlarmState>> {
         let prefix = Self::prefix(target);
         let mut alarms = Vec::new();
         let mut token: Option<String> = None;

@@ -10,7 +10,7 @@ use crate::exit::Failure;
 
 /// One app, resolved: its description and the ECS names it deploys to.
 #[derive(Debug, Clone)]
-pub struct AppTarget {
+pub struct ResolvedApp {
     /// The app's JSON.
     pub config: AppConfig,
     /// The file it came from.
@@ -23,7 +23,7 @@ pub struct AppTarget {
     pub environment: String,
 }
 
-impl AppTarget {
+impl ResolvedApp {
     /// App name.
     pub fn name(&self) -> &str {
         &self.config.app
@@ -36,7 +36,7 @@ pub fn resolve(
     global: &GlobalArgs,
     names: &[String],
     default_environment: &str,
-) -> Result<Vec<AppTarget>, Failure> {
+) -> Result<Vec<ResolvedApp>, Failure> {
     let names: Vec<String> = if names.is_empty() {
         config::app_files(&global.config_dir)?
             .iter()
@@ -84,7 +84,7 @@ pub fn resolve(
                 config.app
             )));
         }
-        targets.push(AppTarget {
+        targets.push(ResolvedApp {
             cluster: global
                 .cluster
                 .clone()

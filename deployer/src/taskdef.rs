@@ -12,14 +12,14 @@ use aws_sdk_ecs::types::{
 };
 use config::LaunchType;
 
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 use crate::exit::Failure;
 
 /// The task definition the JSON alone describes: one essential container
 /// with the app's image, port and environment. This is the shape Terraform
 /// registers as the first revision; roles and logging come from there.
 pub fn baseline(
-    target: &AppTarget,
+    target: &ResolvedApp,
     image: &str,
     version: &str,
 ) -> Result<RegisterTaskDefinitionInput, Failure> {
@@ -45,7 +45,7 @@ pub fn baseline(
 /// tags...) is left as it is.
 pub fn apply(
     input: &mut RegisterTaskDefinitionInput,
-    target: &AppTarget,
+    target: &ResolvedApp,
     image: &str,
     version: &str,
 ) -> Result<(), Failure> {
@@ -154,10 +154,10 @@ mod tests {
         assert_eq!(version_of("r/s@sha256:ffff"), "sha256:ffff");
     }
 
-    fn target(app: &str) -> AppTarget {
+    fn target(app: &str) -> ResolvedApp {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
         let config = config::load_app(&dir, app).expect("shipped config loads");
-        AppTarget {
+        ResolvedApp {
             cluster: config.deploy.cluster.clone(),
             service: config.service_name().to_owned(),
             environment: "staging".to_owned(),

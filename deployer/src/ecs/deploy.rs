@@ -21,7 +21,7 @@ use super::rollback::{self, Pace};
 use super::rollout::{self, End, Watch};
 use super::strategy;
 use super::tags;
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 use crate::in_flight;
 use crate::progress::Progress;
 use crate::report::{AppReport, Outcome};
@@ -101,7 +101,7 @@ pub(crate) enum ImageChoice {
 /// and the task definition the deploy would register.
 pub(crate) async fn render_next(
     ecs: &impl EcsApi,
-    target: &AppTarget,
+    target: &ResolvedApp,
     image: &ImageChoice,
     inherit_environment: bool,
 ) -> anyhow::Result<(Rendered, String)> {
@@ -185,7 +185,7 @@ pub(crate) fn own(input: &mut RegisterTaskDefinitionInput) {
 /// report's outcome.
 pub(crate) async fn deploy(
     ecs: &impl EcsApi,
-    target: &AppTarget,
+    target: &ResolvedApp,
     image: &ImageChoice,
     opts: Options<'_>,
     report: &mut AppReport,
@@ -255,7 +255,7 @@ pub(crate) async fn deploy(
 /// and then rolling back or pruning.
 struct Run<'a, E> {
     ecs: &'a E,
-    target: &'a AppTarget,
+    target: &'a ResolvedApp,
     /// The rollback record as it was before this deploy.
     history: History,
     service_arn: Option<String>,

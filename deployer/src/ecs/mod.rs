@@ -18,7 +18,7 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use tokio_util::sync::CancellationToken;
 
-use crate::apps::{self, AppTarget};
+use crate::apps::{self, ResolvedApp};
 use crate::cli::{
     DeployArgs, DiffArgs, GlobalArgs, ImageSource, Output, PruneArgs, RenderArgs, RollbackArgs,
     StatusArgs,
@@ -87,7 +87,7 @@ pub async fn deploy(g: &GlobalArgs, a: &DeployArgs, started: Instant) -> anyhow:
         check_image: a.image.image.is_some(),
         inherit_environment: g.environment.is_none(),
     };
-    let image_of = |target: &AppTarget| {
+    let image_of = |target: &ResolvedApp| {
         let aws = &aws;
         let target = target.clone();
         async move {
@@ -147,12 +147,12 @@ fn exit_in_flight(apps: &[String], result_file: Option<&Path>, output: Output, s
 /// Interrupted while building or pushing, an app changes nothing on ECS.
 pub(crate) async fn deploy_apps<F, Fut>(
     ecs: &impl api::EcsApi,
-    targets: &[AppTarget],
+    targets: &[ResolvedApp],
     image_of: F,
     opts: Options<'_>,
 ) -> Vec<AppReport>
 where
-    F: Fn(&AppTarget) -> Fut,
+    F: Fn(&ResolvedApp) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<ImageChoice>>,
 {
     let runs = targets.iter().map(|target| {
@@ -320,7 +320,7 @@ pub async fn prune(g: &GlobalArgs, a: &PruneArgs, started: Instant) -> anyhow::R
 }
 
 /// The one app a command names, and a client to act on it.
-async fn one_app(g: &GlobalArgs, app: &str) -> anyhow::Result<(AppTarget, SdkEcs)> {
+async fn one_app(g: &GlobalArgs, app: &str) -> anyhow::Result<(ResolvedApp, SdkEcs)> {
     let target = apps::resolve(g, &[app.to_owned()], deploy::DEFAULT_ENVIRONMENT)?
         .into_iter()
         .next()
@@ -336,7 +336,7 @@ fn one_report(command: &'static str, app: AppReport, started: Instant) -> Report
 
 async fn prune_app(
     ecs: &impl api::EcsApi,
-    target: &AppTarget,
+    target: &ResolvedApp,
     keep: usize,
     dry_run: bool,
     report: &mut AppReport,
@@ -391,7 +391,7 @@ fn planned(source: &ImageSource, context: &Path) -> anyhow::Result<ImageChoice> 
 }
 
 /// A report for `target` whose outcome is still to be set.
-fn base_report(target: &AppTarget) -> AppReport {
+fn base_report(target: &ResolvedApp) -> AppReport {
     AppReport {
         cluster: target.cluster.clone(),
         service: target.service.clone(),

@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::{
 use super::api::EcsApi;
 use super::revision;
 use super::rollout;
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 use crate::exit::Failure;
 
 /// What the service runs now.
@@ -27,7 +27,11 @@ pub(crate) struct Current {
 
 /// The image exists in its registry, and is published for the app's
 /// `cpu_architecture`.
-pub(crate) async fn image(ecs: &impl EcsApi, target: &AppTarget, uri: &str) -> anyhow::Result<()> {
+pub(crate) async fn image(
+    ecs: &impl EcsApi,
+    target: &ResolvedApp,
+    uri: &str,
+) -> anyhow::Result<()> {
     if !ecs.image_exists(uri).await? {
         return Err(Failure::preflight(format!(
             "image {uri} does not exist in its repository: push it first, or check --image"
@@ -47,7 +51,7 @@ pub(crate) async fn image(ecs: &impl EcsApi, target: &AppTarget, uri: &str) -> a
 
 /// The cluster is ACTIVE and holds the service, ACTIVE too; returns the
 /// service.
-pub(crate) async fn service(ecs: &impl EcsApi, target: &AppTarget) -> anyhow::Result<Service> {
+pub(crate) async fn service(ecs: &impl EcsApi, target: &ResolvedApp) -> anyhow::Result<Service> {
     let (cluster, name) = (&target.cluster, &target.service);
     let file = target.config_file.display();
     match ecs.cluster_status(cluster).await?.as_deref() {
@@ -135,7 +139,7 @@ pub(crate) fn settled(service: &Service) -> Result<(), Failure> {
 
 /// What the service runs now: the cluster and service checks, then the
 /// PRIMARY deployment's revision with its tags.
-pub(crate) async fn current(ecs: &impl EcsApi, target: &AppTarget) -> anyhow::Result<Current> {
+pub(crate) async fn current(ecs: &impl EcsApi, target: &ResolvedApp) -> anyhow::Result<Current> {
     let service = service(ecs, target).await?;
     let revision = rollout::primary(&service)
         .and_then(|d| d.task_definition())
@@ -166,7 +170,7 @@ pub(crate) async fn current(ecs: &impl EcsApi, target: &AppTarget) -> anyhow::Re
 /// The JSON's launch type against the service's (its launch type, or its
 /// capacity provider strategy): an update cannot move a service between
 /// them, and a revision rendered for the other would not run.
-pub(crate) fn launch_type(service: &Service, target: &AppTarget) -> Result<(), Failure> {
+pub(crate) fn launch_type(service: &Service, target: &ResolvedApp) -> Result<(), Failure> {
     use config::LaunchType;
     let wanted = target.config.launch_type;
     let providers: Vec<&str> = service

@@ -13,7 +13,7 @@ use super::history::{self, History};
 use super::preflight;
 use super::revision;
 use super::rollout::{self, End, Followed, Watch};
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 use crate::exit::Failure;
 use crate::progress::Progress;
 use crate::report::{AppReport, Outcome};
@@ -155,7 +155,7 @@ pub(crate) async fn record(
 /// `deployer rollback <app> [--revision N]` for one app.
 pub(crate) async fn rollback(
     ecs: &impl EcsApi,
-    target: &AppTarget,
+    target: &ResolvedApp,
     revision_number: Option<i32>,
     pace: Pace,
     report: &mut AppReport,

@@ -12,7 +12,7 @@ use super::history::History;
 use super::preflight;
 use super::revision;
 use super::rollout;
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 
 /// One app's status.
 #[derive(Debug, Clone, Serialize)]
@@ -75,7 +75,7 @@ fn deployment_status(d: &Deployment) -> DeploymentStatus {
 }
 
 /// Reads one app's status.
-pub(crate) async fn status(ecs: &impl EcsApi, target: &AppTarget) -> anyhow::Result<Status> {
+pub(crate) async fn status(ecs: &impl EcsApi, target: &ResolvedApp) -> anyhow::Result<Status> {
     let service: Service = preflight::service(ecs, target).await?;
     let revision = rollout::primary(&service)
         .and_then(|d| d.task_definition())

@@ -31,10 +31,10 @@ const MUTATING: [&str; 4] = [
     "DeregisterTaskDefinition",
 ];
 
-fn target_of(app: &str, service: &str) -> AppTarget {
+fn target_of(app: &str, service: &str) -> ResolvedApp {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
     let config = config::load_app(&dir, app).expect("shipped config loads");
-    AppTarget {
+    ResolvedApp {
         cluster: CLUSTER.to_owned(),
         service: service.to_owned(),
         environment: "staging".to_owned(),
@@ -43,7 +43,7 @@ fn target_of(app: &str, service: &str) -> AppTarget {
     }
 }
 
-fn target() -> AppTarget {
+fn target() -> ResolvedApp {
     target_of("service-b", SERVICE)
 }
 
@@ -1090,7 +1090,7 @@ async fn several_apps_roll_out_at_once_with_one_report_each() {
     let reports = deploy_apps(
         &fake,
         &targets,
-        |t: &AppTarget| {
+        |t: &ResolvedApp| {
             let image = if t.name() == "service-a" {
                 image_a
             } else {

@@ -19,7 +19,7 @@ use std::time::Instant;
 use aws_config::SdkConfig;
 use bollard::Docker;
 
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 use crate::cli::{GlobalArgs, ImageArgs, ImageSource, Target};
 use crate::exit::Failure;
 use crate::report::{AppReport, Outcome, Report};
@@ -118,7 +118,7 @@ pub struct Subject {
 
 impl Subject {
     /// An app's image.
-    pub fn app(target: &AppTarget) -> Self {
+    pub fn app(target: &ResolvedApp) -> Self {
         Subject {
             name: target.name().to_owned(),
             repository: target.config.repository().to_owned(),
@@ -241,7 +241,7 @@ fn skipped(
 /// and pushed to the app's repository (ECR, or `source.registry`).
 /// Returns the full image URI by tag (`<registry>/<repository>:<tag>`).
 pub async fn publish(
-    target: &AppTarget,
+    target: &ResolvedApp,
     source: &ImageSource,
     context: &Path,
     aws: &SdkConfig,
@@ -351,7 +351,11 @@ async fn ecr_image_exists(
 /// Builds the app's image for the local engine only, tagged
 /// `<repository>:<tag>` (the repository defaults to the app name), and
 /// returns that name.
-pub async fn build_local(target: &AppTarget, tag: &str, context: &Path) -> anyhow::Result<String> {
+pub async fn build_local(
+    target: &ResolvedApp,
+    tag: &str,
+    context: &Path,
+) -> anyhow::Result<String> {
     let tag = resolve_tag(Some(tag), context)?;
     let docker = crate::docker::connect().await?;
     let (local, _) = build_app(&docker, &Subject::app(target), &tag, context).await?;
@@ -381,7 +385,7 @@ fn resolve_tag(explicit: Option<&str>, context: &Path) -> anyhow::Result<String>
 }
 
 /// The local name of an app's image.
-pub fn local_name(target: &AppTarget, tag: &str) -> String {
+pub fn local_name(target: &ResolvedApp, tag: &str) -> String {
     format!("{}:{tag}", target.config.repository())
 }
 

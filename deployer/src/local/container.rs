@@ -22,7 +22,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::fleet::{self, Fleet, FleetContainer};
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 use crate::exit::Failure;
 
 /// The network every container joins: the host's (see the module docs).
@@ -49,7 +49,7 @@ pub struct Placement {
 /// placed as `placement` says in `fleet`.
 pub fn create_body(
     taskdef: &RegisterTaskDefinitionInput,
-    target: &AppTarget,
+    target: &ResolvedApp,
     fleet: &Fleet,
     placement: &Placement,
 ) -> Result<ContainerCreateBody, Failure> {
@@ -163,7 +163,7 @@ pub fn free_port() -> anyhow::Result<u16> {
 pub async fn start_revision(
     docker: &Docker,
     fleet: &Fleet,
-    target: &AppTarget,
+    target: &ResolvedApp,
     image: &str,
     version: &str,
     revision: u32,
@@ -186,7 +186,7 @@ pub async fn start_revision(
 async fn start_one(
     docker: &Docker,
     fleet: &Fleet,
-    target: &AppTarget,
+    target: &ResolvedApp,
     taskdef: &RegisterTaskDefinitionInput,
     revision: u32,
     index: usize,

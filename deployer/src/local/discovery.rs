@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::fleet::{self, Fleet, FleetContainer};
 use super::health::Check;
 use super::http::Client;
-use super::targets::Registry;
+use super::targets::TargetGroups;
 
 /// How often the targets are listed even without events.
 const RESYNC_EVERY: Duration = Duration::from_secs(5);
@@ -37,7 +37,7 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 pub async fn run(
     docker: Docker,
     fleet: Fleet,
-    registry: Arc<Registry>,
+    registry: Arc<TargetGroups>,
     probes: Client,
     stop: CancellationToken,
 ) {
@@ -85,7 +85,7 @@ pub async fn run(
 async fn sync(
     docker: &Docker,
     fleet: &Fleet,
-    registry: &Arc<Registry>,
+    registry: &Arc<TargetGroups>,
     probes: &Client,
     checkers: &mut HashMap<String, AbortHandle>,
 ) {
@@ -127,7 +127,7 @@ async fn sync(
 /// Probes one target every interval, from the moment it is registered,
 /// until it is deregistered (and this task aborted).
 async fn check_forever(
-    registry: Arc<Registry>,
+    registry: Arc<TargetGroups>,
     target: FleetContainer,
     check: Check,
     client: Client,

@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use super::admin;
 use super::http::{self, Client};
 use super::rules::{self, Rules};
-use super::targets::Registry;
+use super::targets::TargetGroups;
 
 /// The ALB's default idle timeout: how long a target may take to answer.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -39,7 +39,7 @@ pub struct Gateway {
     /// The listener rules.
     pub rules: Rules,
     /// The target groups.
-    pub registry: Arc<Registry>,
+    pub registry: Arc<TargetGroups>,
     /// Pooled connections to the targets.
     pub client: Client,
 }
@@ -201,9 +201,9 @@ mod tests {
     }
 
     /// A gateway for service-b with one target at `target`, healthy or not.
-    async fn gateway(target: SocketAddr, healthy: bool) -> (SocketAddr, Arc<Registry>) {
+    async fn gateway(target: SocketAddr, healthy: bool) -> (SocketAddr, Arc<TargetGroups>) {
         let app = crate::local::testing::shipped("service-b");
-        let registry = Arc::new(Registry::new(std::slice::from_ref(&app)));
+        let registry = Arc::new(TargetGroups::new(std::slice::from_ref(&app)));
         registry.sync(vec![FleetContainer {
             id: "t1".into(),
             name: "service-b-1".into(),

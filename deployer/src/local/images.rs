@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use bollard::Docker;
 
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 use crate::exit::Failure;
 
 /// When to build.
@@ -48,7 +48,7 @@ pub async fn exists(docker: &Docker, image: &str) -> anyhow::Result<bool> {
 /// The image of `target` at `tag`, built as `build` says.
 pub async fn ensure(
     docker: &Docker,
-    target: &AppTarget,
+    target: &ResolvedApp,
     tag: &str,
     context: &Path,
     build: Build,

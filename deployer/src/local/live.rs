@@ -16,7 +16,7 @@ use config::AppConfig;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::table;
-use super::targets::{Registry, TargetStatus};
+use super::targets::{TargetGroups, TargetStatus};
 
 /// How often the view is refreshed.
 const REFRESH: Duration = Duration::from_millis(500);
@@ -72,7 +72,7 @@ impl Sink {
 /// Shows the fleet until `until` completes. `banner` heads the view.
 pub async fn show_until(
     apps: &[AppConfig],
-    registry: &Registry,
+    registry: &TargetGroups,
     banner: &str,
     until: impl Future<Output = ()>,
 ) {

@@ -50,7 +50,7 @@ const LOCAL_ENVIRONMENT: &str = "local";
 async fn open(
     global: &crate::cli::GlobalArgs,
     names: &[String],
-) -> anyhow::Result<(Vec<crate::apps::AppTarget>, fleet::Fleet, bollard::Docker)> {
+) -> anyhow::Result<(Vec<crate::apps::ResolvedApp>, fleet::Fleet, bollard::Docker)> {
     let targets = crate::apps::resolve(global, names, LOCAL_ENVIRONMENT)?;
     let fleet = fleet::Fleet::from_env()?;
     let docker = crate::docker::connect().await?;

@@ -25,7 +25,7 @@ use super::fleet::{self, Fleet, FleetContainer};
 use super::images::{self, Build};
 use super::targets::{TargetState, TargetStatus};
 use super::{container, TARGET};
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 use crate::cli::{DeployArgs, GlobalArgs, Output};
 use crate::progress::Progress;
 use crate::report::{AppReport, Outcome, Report};
@@ -67,7 +67,7 @@ struct Context<'a> {
 }
 
 /// Deploys one app and reports how it ended.
-async fn deploy_app(context: &Context<'_>, target: &AppTarget) -> AppReport {
+async fn deploy_app(context: &Context<'_>, target: &ResolvedApp) -> AppReport {
     let started = Instant::now();
     let mut report = AppReport::new(target.name(), TARGET, Outcome::Error);
     report.service = target.name().to_owned();
@@ -86,13 +86,13 @@ async fn deploy_app(context: &Context<'_>, target: &AppTarget) -> AppReport {
 
 /// The revision name shown for a local revision, in the ECS form
 /// `family:revision`.
-fn revision_name(target: &AppTarget, revision: u32) -> String {
+fn revision_name(target: &ResolvedApp, revision: u32) -> String {
     format!("{}:{revision}", target.config.family())
 }
 
 async fn run(
     context: &Context<'_>,
-    target: &AppTarget,
+    target: &ResolvedApp,
     report: &mut AppReport,
 ) -> anyhow::Result<(Outcome, String)> {
     let Context {
@@ -227,7 +227,7 @@ async fn run(
 }
 
 /// How long draining may take: the app's deregistration delay, plus slack.
-fn deadline_for_drain(target: &AppTarget) -> Duration {
+fn deadline_for_drain(target: &ResolvedApp) -> Duration {
     Duration::from_secs(u64::from(target.config.deploy.deregistration_delay_seconds)) + DRAIN_SLACK
 }
 

@@ -5,7 +5,7 @@
 //! comparisons, so that the proxy, the health checkers, discovery and the
 //! admin endpoint see one consistent picture. In particular a request picks
 //! its target and counts itself in flight under the same lock that
-//! [`Registry::deregister`] takes: once a deregistration returns, no new
+//! [`TargetGroups::deregister`] takes: once a deregistration returns, no new
 //! request can reach that target, and its in-flight count only goes down.
 
 use std::collections::{BTreeMap, HashMap};
@@ -176,7 +176,7 @@ impl Drop for Lease {
     }
 }
 
-/// How the targets changed in one [`Registry::sync`].
+/// How the targets changed in one [`TargetGroups::sync`].
 #[derive(Debug, Default)]
 pub struct Changes {
     /// Newly registered: their health checks must start.
@@ -200,15 +200,15 @@ pub struct Transition {
 
 /// Every app's targets.
 #[derive(Debug)]
-pub struct Registry {
+pub struct TargetGroups {
     apps: HashMap<String, AppSettings>,
     inner: Mutex<Inner>,
 }
 
-impl Registry {
+impl TargetGroups {
     /// Empty target groups for `apps`.
     pub fn new(apps: &[AppConfig]) -> Self {
-        Registry {
+        TargetGroups {
             apps: apps
                 .iter()
                 .map(|app| {
@@ -378,12 +378,12 @@ mod tests {
         }
     }
 
-    fn healthy(registry: &Registry, id: &str) {
+    fn healthy(registry: &TargetGroups, id: &str) {
         registry.record(id, Verdict::Pass);
         registry.record(id, Verdict::Pass);
     }
 
-    fn ports(registry: &Registry, app: &str, n: usize) -> Vec<u16> {
+    fn ports(registry: &TargetGroups, app: &str, n: usize) -> Vec<u16> {
         (0..n)
             .map(|_| registry.pick(app).map(|l| l.address().port()).unwrap_or(0))
             .collect()
@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn only_healthy_targets_get_traffic_in_turn() {
-        let r = Registry::new(&[app("b", 15)]);
+        let r = TargetGroups::new(&[app("b", 15)]);
         let changes = r.sync(vec![
             container("1", "b", 1001),
             container("2", "b", 1002),
@@ -409,7 +409,7 @@ mod tests {
 
     #[test]
     fn an_unhealthy_target_leaves_rotation_and_all_unhealthy_fails_open() {
-        let r = Registry::new(&[app("b", 15)]);
+        let r = TargetGroups::new(&[app("b", 15)]);
         r.sync(vec![container("1", "b", 1001), container("2", "b", 1002)]);
         healthy(&r, "1");
         healthy(&r, "2");
@@ -427,7 +427,7 @@ mod tests {
 
     #[test]
     fn a_deregistered_target_gets_nothing_new_and_drains() {
-        let r = Registry::new(&[app("b", 15)]);
+        let r = TargetGroups::new(&[app("b", 15)]);
         r.sync(vec![
             container("t1-old", "b", 1001),
             container("t2-new", "b", 1002),
@@ -467,7 +467,7 @@ mod tests {
 
     #[test]
     fn sync_keeps_health_and_forgets_removed_containers() {
-        let r = Registry::new(&[app("b", 15)]);
+        let r = TargetGroups::new(&[app("b", 15)]);
         r.sync(vec![container("1", "b", 1001), container("2", "b", 1002)]);
         healthy(&r, "1");
         let mut stopped = container("1", "b", 1001);

@@ -2,7 +2,7 @@
 
 use config::AppConfig;
 
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 
 /// `config/<app>.json` as shipped.
 pub fn shipped(app: &str) -> AppConfig {
@@ -11,10 +11,10 @@ pub fn shipped(app: &str) -> AppConfig {
 }
 
 /// The shipped app, resolved as the local target resolves it.
-pub fn target(app: &str) -> AppTarget {
+pub fn target(app: &str) -> ResolvedApp {
     let config = shipped(app);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-    AppTarget {
+    ResolvedApp {
         cluster: config.deploy.cluster.clone(),
         service: config.service_name().to_owned(),
         environment: super::LOCAL_ENVIRONMENT.to_owned(),

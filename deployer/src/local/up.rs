@@ -21,9 +21,9 @@ use super::fleet::{self, Fleet};
 use super::gateway::{self, Gateway};
 use super::images::{self, Build};
 use super::rules::Rules;
-use super::targets::Registry;
+use super::targets::TargetGroups;
 use super::{container, discovery, http, live, LOCAL_ENVIRONMENT, TARGET};
-use crate::apps::{self, AppTarget};
+use crate::apps::{self, ResolvedApp};
 use crate::cli::{DownArgs, GlobalArgs, UpArgs};
 use crate::exit::Failure;
 use crate::progress::Progress;
@@ -80,7 +80,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs, started: Instant) -> anyhow:
         container::remove(&docker, &leftovers).await;
     }
 
-    let registry = Arc::new(Registry::new(&configs));
+    let registry = Arc::new(TargetGroups::new(&configs));
     let stop = CancellationToken::new();
     let gateway = Arc::new(Gateway {
         fleet: fleet.label(),
@@ -132,7 +132,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs, started: Instant) -> anyhow:
 async fn start_fleet(
     docker: &Docker,
     fleet: &Fleet,
-    targets: &[AppTarget],
+    targets: &[ResolvedApp],
     images: &[String],
     tag: &str,
 ) -> anyhow::Result<()> {

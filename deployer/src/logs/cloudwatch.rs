@@ -7,7 +7,7 @@ use anyhow::Context;
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError;
 
 use super::{sort, LogEvent, Query};
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 use crate::cli::GlobalArgs;
 use crate::exit::Failure;
 
@@ -30,7 +30,11 @@ impl CloudWatchLogs {
     }
 
     /// Every event of the query, oldest first.
-    pub async fn fetch(&self, target: &AppTarget, query: &Query) -> anyhow::Result<Vec<LogEvent>> {
+    pub async fn fetch(
+        &self,
+        target: &ResolvedApp,
+        query: &Query,
+    ) -> anyhow::Result<Vec<LogEvent>> {
         let group = target.config.log_group();
         // One task is one stream, named exactly: LogStreamNames rather
         // than a prefix, so that task `ab` never matches task `abc`.

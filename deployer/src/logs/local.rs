@@ -10,7 +10,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::{sort, LogEvent, Query};
-use crate::apps::AppTarget;
+use crate::apps::ResolvedApp;
 use crate::exit::Failure;
 use crate::local::fleet::{self, Fleet};
 
@@ -32,7 +32,11 @@ impl LocalLogs {
 
     /// Every line of the app's containers since the query's start, oldest
     /// first.
-    pub async fn fetch(&self, target: &AppTarget, query: &Query) -> anyhow::Result<Vec<LogEvent>> {
+    pub async fn fetch(
+        &self,
+        target: &ResolvedApp,
+        query: &Query,
+    ) -> anyhow::Result<Vec<LogEvent>> {
         let containers: Vec<_> = fleet::list(&self.docker, &self.fleet)
             .await?
             .into_iter()

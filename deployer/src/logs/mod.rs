@@ -14,7 +14,7 @@ pub mod render;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::apps::{self, AppTarget};
+use crate::apps::{self, ResolvedApp};
 use crate::cli::{GlobalArgs, LogsArgs, Output, Target};
 use crate::exit::Failure;
 use crate::report::{AppReport, Outcome, Report};
@@ -137,14 +137,14 @@ impl Source {
         })
     }
 
-    async fn fetch(&self, target: &AppTarget, query: &Query) -> anyhow::Result<Vec<LogEvent>> {
+    async fn fetch(&self, target: &ResolvedApp, query: &Query) -> anyhow::Result<Vec<LogEvent>> {
         match self {
             Source::Aws(logs) => logs.fetch(target, query).await,
             Source::Local(logs) => logs.fetch(target, query).await,
         }
     }
 
-    fn describe(&self, target: &AppTarget) -> String {
+    fn describe(&self, target: &ResolvedApp) -> String {
         match self {
             Source::Aws(_) => format!("log group {}", target.config.log_group()),
             Source::Local(logs) => logs.describe(),
