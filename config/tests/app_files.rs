@@ -3,21 +3,21 @@
 
 use std::path::{Path, PathBuf};
 
-use config::{ConfigError, LaunchType};
+use app_config::{ConfigError, LaunchType};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()
 }
 
 fn shipped(app: &str) -> serde_json::Value {
-    let text = std::fs::read_to_string(config::app_file(&dir(), app)).expect("shipped file");
+    let text = std::fs::read_to_string(app_config::app_file(&dir(), app)).expect("shipped file");
     serde_json::from_str(&text).expect("shipped file is JSON")
 }
 
 /// Parses `value` as if it were the file `bad.json`, expecting a rejection.
 fn rejection(value: serde_json::Value) -> String {
     let text = serde_json::to_string_pretty(&value).expect("serialise");
-    match config::parse(Path::new("config/bad.json"), &text) {
+    match app_config::parse(Path::new("config/bad.json"), &text) {
         Ok(cfg) => panic!("accepted a bad file: {cfg:?}"),
         Err(err) => err.to_string(),
     }
@@ -25,33 +25,34 @@ fn rejection(value: serde_json::Value) -> String {
 
 #[test]
 fn shipped_apps_load_with_their_launch_types_and_ports() {
-    let a = config::load_app(&dir(), "service-a").expect("service-a loads");
+    let a = app_config::load_app(&dir(), "service-a").expect("service-a loads");
     assert_eq!((a.port, a.launch_type), (5000, LaunchType::Ec2));
     let names: Vec<_> = a.microservices.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["medical", "security"]);
 
-    let b = config::load_app(&dir(), "service-b").expect("service-b loads");
+    let b = app_config::load_app(&dir(), "service-b").expect("service-b loads");
     assert_eq!((b.port, b.launch_type), (5001, LaunchType::Fargate));
     let names: Vec<_> = b.microservices.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["finance", "payment"]);
 
-    let fleet = config::load_fleet(&dir()).expect("fleet loads");
+    let fleet = app_config::load_fleet(&dir()).expect("fleet loads");
     assert_eq!(fleet.len(), 2);
 }
 
 #[test]
 fn committed_schema_is_the_generated_one() {
-    let committed = std::fs::read_to_string(dir().join(config::SCHEMA_FILE)).expect("schema file");
+    let committed =
+        std::fs::read_to_string(dir().join(app_config::SCHEMA_FILE)).expect("schema file");
     assert!(
-        committed == config::schema_text(),
-        "config/{} is stale: run `cargo run -p config --example write-schema`",
-        config::SCHEMA_FILE
+        committed == app_config::schema_text(),
+        "config/{} is stale: run `cargo run -p app-config --example write-schema`",
+        app_config::SCHEMA_FILE
     );
 }
 
 #[test]
 fn shipped_files_satisfy_the_schema_and_bad_ones_do_not() {
-    let validator = jsonschema::validator_for(&config::schema()).expect("schema compiles");
+    let validator = jsonschema::validator_for(&app_config::schema()).expect("schema compiles");
     for app in ["service-a", "service-b"] {
         let doc = shipped(app);
         let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
@@ -70,15 +71,15 @@ fn health_check_defaults_apply_when_fields_are_absent() {
     let mut doc = shipped("service-b");
     doc.as_object_mut().expect("object").remove("health_check");
     doc.as_object_mut().expect("object").remove("scaling");
-    let cfg = config::parse(Path::new("b.json"), &doc.to_string()).expect("valid without them");
+    let cfg = app_config::parse(Path::new("b.json"), &doc.to_string()).expect("valid without them");
     assert_eq!(cfg.health_check_path(), "/finance/health");
     assert_eq!(
         cfg.health_check.healthy_threshold,
-        config::defaults::healthy_threshold()
+        app_config::defaults::healthy_threshold()
     );
     assert_eq!(
         cfg.health_check.interval_seconds,
-        config::defaults::health_interval()
+        app_config::defaults::health_interval()
     );
     assert_eq!(cfg.health_check.matcher, "200");
     assert_eq!(cfg.scaling.cpu_target, 75.0);
@@ -156,7 +157,7 @@ fn a_clash_between_apps_is_caught() {
     b["microservices"][1]["path_patterns"][0] = "/medical".into();
     std::fs::write(tmp.path().join("service-a.json"), a.to_string()).expect("write");
     std::fs::write(tmp.path().join("service-b.json"), b.to_string()).expect("write");
-    let err = config::load_fleet(tmp.path()).expect_err("clash must be caught");
+    let err = app_config::load_fleet(tmp.path()).expect_err("clash must be caught");
     let msg = err.to_string();
     assert!(msg.contains("service-b.json"), "{msg}");
     assert!(msg.contains("microservices[0].priority"), "{msg}");
@@ -165,7 +166,7 @@ fn a_clash_between_apps_is_caught() {
 
 #[test]
 fn an_unknown_app_lists_the_known_ones() {
-    let err = config::load_app(&dir(), "service-z").expect_err("no such app");
+    let err = app_config::load_app(&dir(), "service-z").expect_err("no such app");
     assert!(matches!(err, ConfigError::UnknownApp { .. }));
     let msg = err.to_string();
     assert!(msg.contains("service-z.json"), "{msg}");
@@ -174,7 +175,7 @@ fn an_unknown_app_lists_the_known_ones() {
 
 #[test]
 fn a_file_that_is_not_json_names_line_and_column() {
-    let err = config::parse(Path::new("x.json"), "{ \"app\": ").expect_err("truncated");
+    let err = app_config::parse(Path::new("x.json"), "{ \"app\": ").expect_err("truncated");
     let msg = err.to_string();
     assert!(msg.starts_with("x.json: "), "{msg}");
     assert!(msg.contains("line 1"), "{msg}");
@@ -182,7 +183,7 @@ fn a_file_that_is_not_json_names_line_and_column() {
 
 #[test]
 fn container_environment_adds_what_every_deploy_sets() {
-    let cfg = config::load_app(&dir(), "service-b").expect("loads");
+    let cfg = app_config::load_app(&dir(), "service-b").expect("loads");
     let env = cfg.container_environment("staging", "abc1234");
     assert_eq!(env["APP_NAME"], "service-b");
     assert_eq!(env["APP_LAUNCH_TYPE"], "FARGATE");
@@ -199,8 +200,8 @@ fn alarm_defaults_apply_and_bad_alarm_values_are_named() {
         doc.get("alarms").is_none(),
         "the shipped JSON leaves alarms to their defaults"
     );
-    let cfg = config::parse(Path::new("a.json"), &doc.to_string()).expect("valid");
-    assert_eq!(cfg.alarms, config::Alarms::default());
+    let cfg = app_config::parse(Path::new("a.json"), &doc.to_string()).expect("valid");
+    assert_eq!(cfg.alarms, app_config::Alarms::default());
     assert!(cfg.alarms.enabled && cfg.alarms.rollback);
     assert_eq!(cfg.alarms.period_seconds, 60);
     assert_eq!(cfg.alarms.error_rate_percent, 5.0);
@@ -208,7 +209,7 @@ fn alarm_defaults_apply_and_bad_alarm_values_are_named() {
 
     let mut doc = shipped("service-a");
     doc["alarms"] = serde_json::json!({"latency_p99_ms": 250, "rollback": false});
-    let cfg = config::parse(Path::new("a.json"), &doc.to_string()).expect("valid");
+    let cfg = app_config::parse(Path::new("a.json"), &doc.to_string()).expect("valid");
     assert_eq!(
         (cfg.alarms.latency_p99_ms, cfg.alarms.rollback),
         (250, false)

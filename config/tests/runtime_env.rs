@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::Path;
 
-use config::{AppConfig, LaunchType, LogFormat, RuntimeEnv};
+use app_config::{AppConfig, LaunchType, LogFormat, RuntimeEnv};
 
 fn app() -> AppConfig {
-    config::load_app(Path::new(env!("CARGO_MANIFEST_DIR")), "service-a").expect("loads")
+    app_config::load_app(Path::new(env!("CARGO_MANIFEST_DIR")), "service-a").expect("loads")
 }
 
-fn read(vars: &[(&str, &str)]) -> Result<RuntimeEnv, config::EnvError> {
+fn read(vars: &[(&str, &str)]) -> Result<RuntimeEnv, app_config::EnvError> {
     let map: HashMap<String, OsString> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), OsString::from(*v)))

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use config::AppConfig;
+use app_config::AppConfig;
 
 use crate::cli::GlobalArgs;
 use crate::exit::Failure;
@@ -38,7 +38,7 @@ pub fn resolve(
     default_environment: &str,
 ) -> Result<Vec<ResolvedApp>, Failure> {
     let names: Vec<String> = if names.is_empty() {
-        config::app_files(&global.config_dir)?
+        app_config::app_files(&global.config_dir)?
             .iter()
             .filter_map(|f| f.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
             .collect()
@@ -71,10 +71,10 @@ pub fn resolve(
             return Err(Failure::bad_input(format!("app `{name}` is listed twice")));
         }
         let (config, config_file) = match &global.config {
-            Some(file) => (config::load(file)?, file.clone()),
+            Some(file) => (app_config::load(file)?, file.clone()),
             None => (
-                config::load_app(&global.config_dir, &name)?,
-                config::app_file(&global.config_dir, &name),
+                app_config::load_app(&global.config_dir, &name)?,
+                app_config::app_file(&global.config_dir, &name),
             ),
         };
         if config.app != name {

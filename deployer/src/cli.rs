@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Directory holding `<app>.json` for every app.
-    #[arg(long, global = true, env = "DEPLOYER_CONFIG_DIR", default_value = config::DEFAULT_DIR)]
+    #[arg(long, global = true, env = "DEPLOYER_CONFIG_DIR", default_value = app_config::DEFAULT_DIR)]
     pub config_dir: PathBuf,
 
     /// Read this JSON instead of `<config-dir>/<app>.json` (one app only).
@@ -67,7 +67,7 @@ pub struct GlobalArgs {
 
     /// Log format on stderr.
     #[arg(long, global = true, env = "LOG_FORMAT", default_value = "auto")]
-    pub log_format: config::LogFormat,
+    pub log_format: app_config::LogFormat,
 }
 
 /// Where apps run.

@@ -154,8 +154,8 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-impl From<config::ConfigError> for Failure {
-    fn from(err: config::ConfigError) -> Self {
+impl From<app_config::ConfigError> for Failure {
+    fn from(err: app_config::ConfigError) -> Self {
         Failure::bad_input(err.to_string())
     }
 }
@@ -258,7 +258,7 @@ pub fn code_of(err: &anyhow::Error) -> Code {
     if let Some(failure) = aws_failure(err) {
         return failure.code;
     }
-    if err.downcast_ref::<config::ConfigError>().is_some() {
+    if err.downcast_ref::<app_config::ConfigError>().is_some() {
         return Code::BadInput;
     }
     Code::Backend

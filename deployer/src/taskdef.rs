@@ -6,11 +6,11 @@
 //! [`apply`], so a container started locally carries exactly the image,
 //! environment and port an ECS deploy would register.
 
+use app_config::LaunchType;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, KeyValuePair, NetworkMode, PortMapping, TransportProtocol,
 };
-use config::LaunchType;
 
 use crate::apps::ResolvedApp;
 use crate::exit::Failure;
@@ -156,12 +156,12 @@ mod tests {
 
     fn target(app: &str) -> ResolvedApp {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-        let config = config::load_app(&dir, app).expect("shipped config loads");
+        let config = app_config::load_app(&dir, app).expect("shipped config loads");
         ResolvedApp {
             cluster: config.deploy.cluster.clone(),
             service: config.service_name().to_owned(),
             environment: "staging".to_owned(),
-            config_file: config::app_file(&dir, app),
+            config_file: app_config::app_file(&dir, app),
             config,
         }
     }

@@ -21,9 +21,9 @@ fn both_app_images_build_push_and_answer_their_health_check() {
     };
     let root = harness::repo_root();
     let config_dir = root.join("config");
-    let configs: Vec<config::AppConfig> = APPS
+    let configs: Vec<app_config::AppConfig> = APPS
         .iter()
-        .map(|app| config::load_app(&config_dir, app).expect("load the app's JSON"))
+        .map(|app| app_config::load_app(&config_dir, app).expect("load the app's JSON"))
         .collect();
     let missing: Vec<String> = configs
         .iter()

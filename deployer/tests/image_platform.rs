@@ -6,7 +6,7 @@
 
 mod image_support;
 
-use config::CpuArchitecture;
+use app_config::CpuArchitecture;
 use deployer::exit::Code;
 use deployer::image::platform;
 use image_support::{runtime, unique, ImageCleanup, TestApp, BASE_IMAGE};

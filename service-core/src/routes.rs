@@ -6,13 +6,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
+use app_config::{AppConfig, RuntimeEnv};
 use axum::body::{Body, Bytes};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use config::{AppConfig, RuntimeEnv};
 use serde::Serialize;
 
 use crate::identity::Identity;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use config::{AppConfig, ConfigError, EnvError, RuntimeEnv};
+use app_config::{AppConfig, ConfigError, EnvError, RuntimeEnv};
 
 /// The app JSON compiled into a binary with `include_str!`.
 #[derive(Debug, Clone, Copy)]
@@ -51,14 +51,14 @@ pub struct Settings {
 impl Settings {
     /// Reads `APP_CONFIG` (or the embedded JSON) and the environment.
     pub fn load(embedded: EmbeddedConfig) -> Result<Settings, SettingsError> {
-        let (file, app) = match config::config_override() {
+        let (file, app) = match app_config::config_override() {
             Some(path) => {
-                let app = config::load(&path)?;
+                let app = app_config::load(&path)?;
                 (path, app)
             }
             None => {
                 let file = Path::new(embedded.file);
-                (file.to_owned(), config::parse(file, embedded.json)?)
+                (file.to_owned(), app_config::parse(file, embedded.json)?)
             }
         };
         let env = RuntimeEnv::from_env(&app)?;

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
+use app_config::{AppConfig, RuntimeEnv};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use config::{AppConfig, RuntimeEnv};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use service_core::identity::Identity;
@@ -19,7 +19,7 @@ fn app(name: &str) -> AppConfig {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../config")
         .join(format!("{name}.json"));
-    config::load(&file).expect("the app JSON loads")
+    app_config::load(&file).expect("the app JSON loads")
 }
 
 fn env_of(app: &AppConfig) -> RuntimeEnv {

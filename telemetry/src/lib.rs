@@ -20,7 +20,7 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::sync::mpsc;
 use std::time::Duration;
 
-pub use config::LogFormat;
+pub use app_config::LogFormat;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::{fmt, EnvFilter};

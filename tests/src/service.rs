@@ -9,15 +9,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use config::AppConfig;
+use app_config::AppConfig;
 use serde_json::Value;
 
 use crate::{repo_root, reserve_port, wait_http_ok, ChildGuard, HeldPort};
 
 /// The app's JSON from `config/<app>.json`.
 pub fn app_config(app: &str) -> AppConfig {
-    let dir = repo_root().join(config::DEFAULT_DIR);
-    config::load_app(&dir, app).unwrap_or_else(|err| panic!("load {app}'s JSON: {err}"))
+    let dir = repo_root().join(app_config::DEFAULT_DIR);
+    app_config::load_app(&dir, app).unwrap_or_else(|err| panic!("load {app}'s JSON: {err}"))
 }
 
 /// A file under the temporary directory that no other test uses.
@@ -401,7 +401,7 @@ pub fn run_to_exit(bin: &str, env: &[(&str, &str)]) -> (ExitStatus, String) {
 /// A copy of `app`'s JSON with `edit` applied, written to a scratch file.
 pub fn edited_config(app: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
     let source = repo_root()
-        .join(config::DEFAULT_DIR)
+        .join(app_config::DEFAULT_DIR)
         .join(format!("{app}.json"));
     let text = std::fs::read_to_string(&source).expect("read the app JSON");
     let mut json: Value = serde_json::from_str(&text).expect("parse the app JSON");

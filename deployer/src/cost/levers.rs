@@ -11,7 +11,7 @@
 //! One NAT gateway is allowed (the project's default): losing its AZ stops
 //! the private subnets' outbound traffic, not the tasks serving requests.
 
-use config::LaunchType;
+use app_config::LaunchType;
 use serde::Serialize;
 
 use super::demand::{tasks_for, Demand, HOURS};

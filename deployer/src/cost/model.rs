@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use config::{AppConfig, LaunchType};
+use app_config::{AppConfig, LaunchType};
 use serde::Serialize;
 
 use super::pricing::Arch;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use config::LaunchType;
+use app_config::LaunchType;
 use serde::Serialize;
 
 use super::demand::{tasks_for, Demand, HOURS, MONTH_HOURS};

@@ -133,7 +133,7 @@ pub(crate) async fn render_next(
             .and_then(|c| {
                 c.environment()
                     .iter()
-                    .find(|kv| kv.name() == Some(config::vars::APP_ENV))
+                    .find(|kv| kv.name() == Some(app_config::vars::APP_ENV))
             })
             .and_then(|kv| kv.value());
         if let Some(env) = running_env {

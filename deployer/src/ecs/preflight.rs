@@ -171,7 +171,7 @@ pub(crate) async fn current(ecs: &impl EcsApi, target: &ResolvedApp) -> anyhow::
 /// capacity provider strategy): an update cannot move a service between
 /// them, and a revision rendered for the other would not run.
 pub(crate) fn launch_type(service: &Service, target: &ResolvedApp) -> Result<(), Failure> {
-    use config::LaunchType;
+    use app_config::LaunchType;
     let wanted = target.config.launch_type;
     let providers: Vec<&str> = service
         .capacity_provider_strategy()

@@ -33,12 +33,12 @@ const MUTATING: [&str; 4] = [
 
 fn target_of(app: &str, service: &str) -> ResolvedApp {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-    let config = config::load_app(&dir, app).expect("shipped config loads");
+    let config = app_config::load_app(&dir, app).expect("shipped config loads");
     ResolvedApp {
         cluster: CLUSTER.to_owned(),
         service: service.to_owned(),
         environment: "staging".to_owned(),
-        config_file: config::app_file(&dir, app),
+        config_file: app_config::app_file(&dir, app),
         config,
     }
 }

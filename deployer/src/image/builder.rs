@@ -50,7 +50,7 @@ pub struct BuildSpec<'a> {
     /// Image labels.
     pub labels: HashMap<String, String>,
     /// The CPU architecture to build for (the app's `cpu_architecture`).
-    pub platform: config::CpuArchitecture,
+    pub platform: app_config::CpuArchitecture,
 }
 
 /// `host` when the engine has no `bridge` network, else the engine's own

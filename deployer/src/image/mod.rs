@@ -113,7 +113,7 @@ pub struct Subject {
     pub cluster: String,
     pub service: String,
     /// The CPU architecture the image is built for.
-    pub platform: config::CpuArchitecture,
+    pub platform: app_config::CpuArchitecture,
 }
 
 impl Subject {
@@ -154,7 +154,7 @@ impl Subject {
             service: String::new(),
             // No app JSON says otherwise: the default architecture, that of
             // the agents' nodes (X86_64), which run deployer's own image.
-            platform: config::CpuArchitecture::default(),
+            platform: app_config::CpuArchitecture::default(),
         })
     }
 }

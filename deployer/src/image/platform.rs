@@ -6,9 +6,9 @@
 //! first reads the platforms its registry publishes it for, and refuses an
 //! image that would fail on the tasks with "exec format error".
 
+use app_config::CpuArchitecture;
 use aws_config::SdkConfig;
 use bollard::auth::DockerCredentials;
-use config::CpuArchitecture;
 
 use super::reference::ImageRef;
 use super::registry;

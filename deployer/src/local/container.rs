@@ -71,15 +71,20 @@ pub fn create_body(
         .environment()
         .iter()
         .filter_map(|kv| Some((kv.name()?.to_owned(), kv.value().unwrap_or("").to_owned())))
-        .filter(|(name, _)| name != config::vars::APP_PORT && name != config::vars::APP_BIND)
+        .filter(|(name, _)| {
+            name != app_config::vars::APP_PORT && name != app_config::vars::APP_BIND
+        })
         .collect();
     let version = environment
         .iter()
-        .find(|(name, _)| name == config::vars::APP_VERSION)
+        .find(|(name, _)| name == app_config::vars::APP_VERSION)
         .map(|(_, v)| v.clone())
         .unwrap_or_else(|| crate::taskdef::version_of(image).to_owned());
-    environment.push((config::vars::APP_PORT.into(), placement.port.to_string()));
-    environment.push((config::vars::APP_BIND.into(), fleet::BIND.to_string()));
+    environment.push((
+        app_config::vars::APP_PORT.into(),
+        placement.port.to_string(),
+    ));
+    environment.push((app_config::vars::APP_BIND.into(), fleet::BIND.to_string()));
 
     // Container-level sizes win over the task's, as on ECS.
     let cpu_units = match definition.cpu() {
@@ -369,7 +374,7 @@ mod tests {
         let env = environment_of(&body);
         let rendered = t.config.container_environment("local", "v7");
         for (name, value) in &rendered {
-            if name != config::vars::APP_PORT {
+            if name != app_config::vars::APP_PORT {
                 assert_eq!(
                     env.get(name),
                     Some(value),

@@ -7,8 +7,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use app_config::{AppConfig, HealthCheck};
 use axum::http::{Method, Uri};
-use config::{AppConfig, HealthCheck};
 use serde::{Deserialize, Serialize};
 
 use super::http::{self, Client};

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use config::AppConfig;
+use app_config::AppConfig;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::table;

@@ -8,9 +8,9 @@
 //! against the whole path (never the query string): `*` is any run of
 //! characters, `?` exactly one.
 
+use app_config::AppConfig;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use config::AppConfig;
 use wildmatch::WildMatch;
 
 use crate::exit::Failure;

@@ -23,7 +23,7 @@ pub async fn status(
     started: Instant,
 ) -> anyhow::Result<Report> {
     let (targets, fleet, docker) = super::open(global, &args.apps).await?;
-    let configs: Vec<config::AppConfig> = targets.iter().map(|t| t.config.clone()).collect();
+    let configs: Vec<app_config::AppConfig> = targets.iter().map(|t| t.config.clone()).collect();
     let containers: Vec<fleet::FleetContainer> = fleet::list(&docker, &fleet)
         .await?
         .into_iter()
@@ -115,7 +115,7 @@ struct TargetGroupHealth {
 }
 
 fn details(
-    configs: &[config::AppConfig],
+    configs: &[app_config::AppConfig],
     summary: &table::AppSummary,
     containers: &[fleet::FleetContainer],
     statuses: &[TargetStatus],

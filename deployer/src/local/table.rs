@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
+use app_config::AppConfig;
 use comfy_table::{presets, Table};
-use config::AppConfig;
 
 use super::targets::{TargetState, TargetStatus};
 

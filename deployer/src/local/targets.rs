@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use config::AppConfig;
+use app_config::AppConfig;
 use serde::{Deserialize, Serialize};
 
 use super::fleet::FleetContainer;

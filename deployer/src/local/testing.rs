@@ -1,13 +1,13 @@
 //! What the local target's unit tests share: the shipped app files.
 
-use config::AppConfig;
+use app_config::AppConfig;
 
 use crate::apps::ResolvedApp;
 
 /// `config/<app>.json` as shipped.
 pub fn shipped(app: &str) -> AppConfig {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
-    config::load_app(&dir, app).expect("shipped config loads")
+    app_config::load_app(&dir, app).expect("shipped config loads")
 }
 
 /// The shipped app, resolved as the local target resolves it.
@@ -18,7 +18,7 @@ pub fn target(app: &str) -> ResolvedApp {
         cluster: config.deploy.cluster.clone(),
         service: config.service_name().to_owned(),
         environment: super::LOCAL_ENVIRONMENT.to_owned(),
-        config_file: config::app_file(&dir, app),
+        config_file: app_config::app_file(&dir, app),
         config,
     }
 }

@@ -35,7 +35,7 @@ const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(15);
 /// `deployer up`.
 pub async fn up(global: &GlobalArgs, args: &UpArgs, started: Instant) -> anyhow::Result<Report> {
     let targets = apps::resolve(global, &args.apps, LOCAL_ENVIRONMENT)?;
-    let configs: Vec<config::AppConfig> = targets.iter().map(|t| t.config.clone()).collect();
+    let configs: Vec<app_config::AppConfig> = targets.iter().map(|t| t.config.clone()).collect();
     let rules = Rules::new(&configs)?;
     let tag = images::tag(args.tag.as_deref(), &args.context)?;
     let docker = crate::docker::connect().await?;
