@@ -34,8 +34,8 @@ COPY service-core/Cargo.toml service-core/
 COPY service-a/Cargo.toml service-a/
 COPY service-b/Cargo.toml service-b/
 COPY deployer/Cargo.toml deployer/
-COPY tests/Cargo.toml tests/
-RUN for crate in config telemetry service-core deployer tests; do \
+COPY test-harness/Cargo.toml test-harness/
+RUN for crate in config telemetry service-core deployer test-harness; do \
         mkdir -p "$crate/src" && touch "$crate/src/lib.rs"; \
     done \
     && for crate in service-a service-b deployer; do \

@@ -10,7 +10,10 @@ use std::process::{Command, Output};
 fn status(env: &[(&str, &str)], home: &std::path::Path) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
     cmd.args(["status", "service-b", "--cluster", "C"])
-        .env("DEPLOYER_CONFIG_DIR", harness::repo_root().join("config"))
+        .env(
+            "DEPLOYER_CONFIG_DIR",
+            test_harness::repo_root().join("config"),
+        )
         .env("LOG_FORMAT", "text")
         .env("HOME", home)
         .env("AWS_REGION", "us-east-1")
@@ -62,7 +65,7 @@ fn lines(out: &Output) -> Vec<String> {
 #[test]
 fn no_credentials_is_one_line_and_exit_10() {
     let home = tempfile::tempdir().expect("temp dir");
-    let closed = harness::closed_port();
+    let closed = test_harness::closed_port();
     let endpoint = format!("http://127.0.0.1:{}", closed.port);
     let out = status(&[("AWS_ENDPOINT_URL", &endpoint)], home.path());
     assert_eq!(out.status.code(), Some(10));
@@ -86,7 +89,7 @@ fn no_credentials_is_one_line_and_exit_10() {
 #[test]
 fn an_unreachable_endpoint_is_one_line_and_exit_11() {
     let home = tempfile::tempdir().expect("temp dir");
-    let closed = harness::closed_port();
+    let closed = test_harness::closed_port();
     let endpoint = format!("http://127.0.0.1:{}", closed.port);
     let out = status(
         &[

@@ -367,7 +367,11 @@ fn sigterm_mid_rollout_rolls_back_and_writes_the_result() {
 
 /// `deployer service-b --image IMAGE` on the proxy, in the background,
 /// polling fast, its result in `result`.
-fn deploy_in_background(w: &World, image: &str, result: &std::path::Path) -> harness::ChildGuard {
+fn deploy_in_background(
+    w: &World,
+    image: &str,
+    result: &std::path::Path,
+) -> test_harness::ChildGuard {
     let result = result.display().to_string();
     w.spawn_deployer(&[
         "service-b",
@@ -399,7 +403,7 @@ fn wait_for(w: &World, what: &str, done: &dyn Fn() -> bool) {
 /// and returns the app's entry of the result file, outcome `interrupted`.
 fn interrupted(
     w: &World,
-    mut deployer: harness::ChildGuard,
+    mut deployer: test_harness::ChildGuard,
     result: &std::path::Path,
     seconds: u64,
 ) -> serde_json::Value {

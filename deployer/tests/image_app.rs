@@ -16,10 +16,10 @@ const APPS: [&str; 2] = ["service-a", "service-b"];
 
 #[test]
 fn both_app_images_build_push_and_answer_their_health_check() {
-    let (Some(_), Some(registry)) = (harness::docker_host(), harness::registry()) else {
+    let (Some(_), Some(registry)) = (test_harness::docker_host(), test_harness::registry()) else {
         return;
     };
-    let root = harness::repo_root();
+    let root = test_harness::repo_root();
     let config_dir = root.join("config");
     let configs: Vec<app_config::AppConfig> = APPS
         .iter()
@@ -89,7 +89,7 @@ fn both_app_images_build_push_and_answer_their_health_check() {
 
         // The image runs the app: start it on a free port and ask for the
         // load balancer's health path.
-        let reserved = harness::reserve_port();
+        let reserved = test_harness::reserve_port();
         let port = reserved.port;
         let container = Container::start(
             pinned,
@@ -101,7 +101,7 @@ fn both_app_images_build_push_and_answer_their_health_check() {
         );
         let url = format!("http://127.0.0.1:{port}{}", cfg.health_check_path());
         assert!(
-            harness::wait_http_ok(&url, Duration::from_secs(60)),
+            test_harness::wait_http_ok(&url, Duration::from_secs(60)),
             "{} did not answer {url}; logs:\n{}",
             cfg.app,
             container.logs()

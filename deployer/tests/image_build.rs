@@ -49,7 +49,7 @@ fn checking_app() -> TestApp {
 
 #[test]
 fn builds_the_app_image_with_labels_build_args_and_dockerignore() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let app = checking_app();
@@ -107,7 +107,7 @@ fn builds_the_app_image_with_labels_build_args_and_dockerignore() {
 fn without_the_dockerignore_the_excluded_file_reaches_the_build() {
     // The planted mistake for the test above: the same context without its
     // `.dockerignore` must fail the check in the Dockerfile.
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let app = checking_app();
@@ -121,7 +121,7 @@ fn without_the_dockerignore_the_excluded_file_reaches_the_build() {
 
 #[test]
 fn a_failing_build_exits_6_and_names_the_step_and_its_output() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let app = TestApp::new(
@@ -165,7 +165,7 @@ fn a_failing_build_exits_6_and_names_the_step_and_its_output() {
 
 #[test]
 fn a_missing_dockerfile_exits_2_and_names_the_file() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let app = TestApp::new("Dockerfile.missing", &[("kept.txt", "x")]);
@@ -186,7 +186,7 @@ fn a_missing_dockerfile_exits_2_and_names_the_file() {
 fn the_build_network_is_passed_to_the_engine() {
     // The engine refuses a network that does not exist: proof that the
     // setting reaches it (the other builds here only work with `host`).
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let app = TestApp::new(
@@ -206,7 +206,7 @@ fn the_build_network_is_passed_to_the_engine() {
 
 #[test]
 fn the_default_tag_is_the_git_short_sha_and_marks_a_dirty_tree() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let app = TestApp::new(

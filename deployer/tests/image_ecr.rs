@@ -19,7 +19,7 @@ use image_support::{engine, manifest, runtime, unique, ImageCleanup, TestApp, BA
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
 
-async fn aws_for(moto: &harness::Moto) -> aws_config::SdkConfig {
+async fn aws_for(moto: &test_harness::Moto) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&moto.endpoint)
         .region(aws_config::Region::new(REGION))
@@ -41,7 +41,7 @@ async fn create_repository(aws: &aws_config::SdkConfig, name: &str) {
 
 #[test]
 fn the_ecr_destination_comes_from_the_repository_and_the_token() {
-    let Some(moto) = harness::Moto::start() else {
+    let Some(moto) = test_harness::Moto::start() else {
         return;
     };
     runtime().block_on(async {
@@ -69,7 +69,7 @@ fn the_ecr_destination_comes_from_the_repository_and_the_token() {
 
 #[test]
 fn a_missing_ecr_repository_fails_preflight_before_anything_is_pushed() {
-    let (Some(_), Some(moto)) = (harness::docker_host(), harness::Moto::start()) else {
+    let (Some(_), Some(moto)) = (test_harness::docker_host(), test_harness::Moto::start()) else {
         return;
     };
     let app = TestApp::new("Dockerfile", &[("Dockerfile", "FROM scratch\n")]);
@@ -86,7 +86,7 @@ fn a_missing_ecr_repository_fails_preflight_before_anything_is_pushed() {
 
 #[test]
 fn exists_looks_ecr_images_up_with_describe_images() {
-    let Some(moto) = harness::Moto::start() else {
+    let Some(moto) = test_harness::Moto::start() else {
         return;
     };
     runtime().block_on(async {
@@ -124,9 +124,9 @@ fn exists_looks_ecr_images_up_with_describe_images() {
 #[test]
 fn ecr_credentials_are_sent_with_the_push() {
     let (Some(_), Some(registry), Some(moto)) = (
-        harness::docker_host(),
-        harness::registry(),
-        harness::Moto::start(),
+        test_harness::docker_host(),
+        test_harness::registry(),
+        test_harness::Moto::start(),
     ) else {
         return;
     };
@@ -178,7 +178,7 @@ fn the_push_command_resolves_ecr_and_then_needs_the_built_image() {
     // With the repository in ECR, `deployer push` gets past the ECR look-ups
     // and stops at the local image, which was never built: nothing is sent
     // to moto's registry host, which does not exist.
-    let (Some(_), Some(moto)) = (harness::docker_host(), harness::Moto::start()) else {
+    let (Some(_), Some(moto)) = (test_harness::docker_host(), test_harness::Moto::start()) else {
         return;
     };
     let app = TestApp::new("Dockerfile", &[("Dockerfile", "FROM scratch\n")]);

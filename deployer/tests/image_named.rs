@@ -18,7 +18,8 @@ struct NamedCase {
 
 impl NamedCase {
     fn new() -> Option<Self> {
-        let (Some(_), Some(registry)) = (harness::docker_host(), harness::registry()) else {
+        let (Some(_), Some(registry)) = (test_harness::docker_host(), test_harness::registry())
+        else {
             return None;
         };
         let dir = tempfile::tempdir().expect("create a temp dir");

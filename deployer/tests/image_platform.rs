@@ -21,7 +21,7 @@ fn no_aws() -> aws_config::SdkConfig {
 
 #[test]
 fn a_pushed_image_is_held_to_the_apps_architecture() {
-    let (Some(_), Some(registry)) = (harness::docker_host(), harness::registry()) else {
+    let (Some(_), Some(registry)) = (test_harness::docker_host(), test_harness::registry()) else {
         return;
     };
     let app = TestApp::new(

@@ -42,7 +42,8 @@ struct PushCase {
 impl PushCase {
     /// `None` when the engine or the registry is missing (and optional).
     fn new() -> Option<Self> {
-        let (Some(_), Some(registry)) = (harness::docker_host(), harness::registry()) else {
+        let (Some(_), Some(registry)) = (test_harness::docker_host(), test_harness::registry())
+        else {
             return None;
         };
         let app = small_app();
@@ -250,7 +251,7 @@ fn skip_existing_builds_and_pushes_a_new_tag_and_leaves_a_pushed_one_alone() {
 
 #[test]
 fn pushing_an_image_that_was_not_built_says_how_to_build_it() {
-    let (Some(_), Some(registry)) = (harness::docker_host(), harness::registry()) else {
+    let (Some(_), Some(registry)) = (test_harness::docker_host(), test_harness::registry()) else {
         return;
     };
     let app = small_app();
@@ -268,12 +269,12 @@ fn pushing_an_image_that_was_not_built_says_how_to_build_it() {
 
 #[test]
 fn an_unreachable_registry_is_an_actionable_error() {
-    let Some(_) = harness::docker_host() else {
+    let Some(_) = test_harness::docker_host() else {
         return;
     };
     let app = small_app();
     let tag = unique("t");
-    let held = harness::closed_port();
+    let held = test_harness::closed_port();
     let closed = held.addr().to_string();
     let _cleanup = ImageCleanup(vec![
         app.local_image(&tag),

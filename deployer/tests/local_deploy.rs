@@ -13,7 +13,7 @@ use local_support::{Load, TestFleet, NEVER_HEALTHY, V1, V2};
 /// of the rollout on a two-core machine.
 const WORKERS: usize = 4;
 
-fn start_service_b(fleet: &TestFleet) -> harness::ChildGuard {
+fn start_service_b(fleet: &TestFleet) -> test_harness::ChildGuard {
     let up = fleet.up(&["service-b"], V1);
     fleet.wait_healthy(&["service-b"], 2, Duration::from_secs(90));
     up
@@ -74,7 +74,7 @@ fn assert_no_failures(load: &local_support::LoadResult) {
 
 #[test]
 fn a_deploy_under_load_fails_no_request_and_serves_the_new_version() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let fleet = TestFleet::new();
@@ -108,7 +108,7 @@ fn a_deploy_under_load_fails_no_request_and_serves_the_new_version() {
 
 #[test]
 fn a_revision_that_never_gets_healthy_is_rolled_back_without_a_failed_request() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let fleet = TestFleet::new();
@@ -140,7 +140,7 @@ fn a_revision_that_never_gets_healthy_is_rolled_back_without_a_failed_request() 
 
 #[test]
 fn a_deploy_without_a_fleet_is_a_preflight_failure() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let fleet = TestFleet::new();

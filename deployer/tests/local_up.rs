@@ -10,7 +10,7 @@ use local_support::{docker, TestFleet, INTERVAL, MICROSERVICES, UNHEALTHY_THRESH
 
 #[test]
 fn up_routes_by_the_rules_takes_dead_targets_out_and_stops_cleanly() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let fleet = TestFleet::new();
@@ -153,7 +153,7 @@ fn up_routes_by_the_rules_takes_dead_targets_out_and_stops_cleanly() {
 
 #[test]
 fn down_removes_what_a_killed_up_left() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let fleet = TestFleet::new();
@@ -183,7 +183,7 @@ fn down_removes_what_a_killed_up_left() {
 
 #[test]
 fn a_second_up_on_a_taken_address_changes_nothing() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let fleet = TestFleet::new();

@@ -12,14 +12,14 @@ const TASK_1: &str = "0a1b2c3d4e5f";
 const TASK_2: &str = "9f8e7d6c5b4a";
 
 struct Logs {
-    moto: harness::Moto,
+    moto: test_harness::Moto,
     runtime: tokio::runtime::Runtime,
     client: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl Logs {
     fn start() -> Option<Logs> {
-        let moto = harness::Moto::start()?;
+        let moto = test_harness::Moto::start()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -82,7 +82,10 @@ impl Logs {
     fn deployer(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
         cmd.args(args)
-            .env("DEPLOYER_CONFIG_DIR", harness::repo_root().join("config"))
+            .env(
+                "DEPLOYER_CONFIG_DIR",
+                test_harness::repo_root().join("config"),
+            )
             .env("LOG_FORMAT", "text")
             .env_remove("DEPLOYER_TARGET")
             .env_remove("ECS_CLUSTER");

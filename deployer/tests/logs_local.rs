@@ -14,7 +14,7 @@ fn stdout(out: &std::process::Output) -> String {
 
 #[test]
 fn logs_merges_the_fleet_containers_of_one_app() {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let fleet = TestFleet::new();

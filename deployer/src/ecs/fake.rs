@@ -1,7 +1,7 @@
 //! deployer's ECS client for unit tests: the ECS stand-in, in process.
 //!
 //! Rollouts (deployments, service deployments, events, tasks, stale reads)
-//! come from the one ECS stand-in, [`harness::ecs_standin`], which the
+//! come from the one ECS stand-in, [`test_harness::ecs_standin`], which the
 //! integration tests reach over HTTP through the proxy in front of moto.
 //! This file only keeps what ECS stores (clusters, services, task
 //! definitions, images, target health), translates the stand-in's answers
@@ -21,7 +21,7 @@ use aws_sdk_ecs::types::{
 };
 use aws_sdk_elasticloadbalancingv2::types::TargetHealthDescription;
 use aws_smithy_types::DateTime;
-use harness::ecs_standin::{self as standin, Clock, Rollouts};
+use test_harness::ecs_standin::{self as standin, Clock, Rollouts};
 
 use super::api::{EcsApi, TaskFilter};
 use super::revision;

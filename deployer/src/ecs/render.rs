@@ -489,7 +489,7 @@ pub(crate) mod tests {
             Ok(out) if out.status.success() => {
                 Some(serde_json::from_slice(&out.stdout).expect("the script prints JSON"))
             }
-            _ if std::env::var(harness::REQUIRE_VAR).is_ok_and(|v| v == "1") => {
+            _ if std::env::var(test_harness::REQUIRE_VAR).is_ok_and(|v| v == "1") => {
                 panic!("this test needs python3 with botocore (tests/requirements.txt) on PATH")
             }
             _ => {

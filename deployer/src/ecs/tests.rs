@@ -18,7 +18,7 @@ use super::render::tests::{debug_fields, everything_task_definition};
 use super::rollback::{self, Pace};
 use super::*;
 use crate::exit::Code;
-use harness::ecs_standin::RolloutState;
+use test_harness::ecs_standin::RolloutState;
 
 const CLUSTER: &str = "C";
 const SERVICE: &str = "S";

@@ -270,7 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_target_that_refuses_gets_a_502() {
-        let closed = harness::closed_port();
+        let closed = test_harness::closed_port();
         let (addr, _) = gateway(closed.addr(), true).await;
         assert_eq!(get(addr, "/payment").await, (502, "Bad gateway".to_owned()));
     }

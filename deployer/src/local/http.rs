@@ -67,7 +67,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_port_is_described_as_refused() {
-        let closed = harness::closed_port();
+        let closed = test_harness::closed_port();
         let uri: Uri = format!("http://{}/", closed.addr()).parse().expect("uri");
         let err = call(&client(false), Method::GET, uri, Duration::from_secs(2))
             .await

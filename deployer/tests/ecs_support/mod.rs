@@ -26,7 +26,7 @@ pub const REGISTRY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
 /// One test's AWS: moto, the proxy, clients.
 pub struct World {
-    pub moto: harness::Moto,
+    pub moto: test_harness::Moto,
     pub proxy: RolloutProxy,
     pub runtime: tokio::runtime::Runtime,
     pub ecs: aws_sdk_ecs::Client,
@@ -39,7 +39,7 @@ impl World {
     /// plays `script`. `None` when moto is not installed and services are
     /// optional.
     pub fn start(script: Script) -> Option<World> {
-        let moto = harness::Moto::start()?;
+        let moto = test_harness::Moto::start()?;
         let proxy = RolloutProxy::start(&moto.endpoint, script);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -232,14 +232,14 @@ impl World {
 
     /// Starts the real `deployer` against the proxy, on cluster `C`, with
     /// stdout and stderr in files of the world's directory.
-    pub fn spawn_deployer(&self, args: &[&str]) -> harness::ChildGuard {
+    pub fn spawn_deployer(&self, args: &[&str]) -> test_harness::ChildGuard {
         let mut cmd = self.command(CLUSTER, args);
         let log = |name: &str| {
             std::fs::File::create(self.dir.path().join(name)).expect("create a log file")
         };
         cmd.stdout(log("deployer.stdout"))
             .stderr(log("deployer.stderr"));
-        harness::ChildGuard::spawn("deployer", &mut cmd)
+        test_harness::ChildGuard::spawn("deployer", &mut cmd)
     }
 
     /// Runs the real `deployer` against the proxy, on `cluster`.
@@ -275,12 +275,12 @@ impl World {
 
 /// The shipped app files.
 pub fn config_dir() -> PathBuf {
-    harness::repo_root().join("config")
+    test_harness::repo_root().join("config")
 }
 
 /// stdout as the JSON result.
 pub fn json_of(out: &Output) -> Value {
-    harness::json_report(&out.stdout)
+    test_harness::json_report(&out.stdout)
 }
 
 fn kv(name: &str, value: &str) -> KeyValuePair {

@@ -4,7 +4,7 @@
 //! its service keeps the deployment it was created with, on the old
 //! revision, for ever. This proxy forwards every call to moto unchanged and
 //! lays over moto's answers what the one ECS stand-in,
-//! [`harness::ecs_standin`], says ECS would do: deployments and their
+//! [`test_harness::ecs_standin`], says ECS would do: deployments and their
 //! rollouts, stale reads, service deployments, `StopServiceDeployment`,
 //! events and tasks. deployer's unit tests use the same stand-in in
 //! process; this file only translates its answers into ECS's JSON.
@@ -20,9 +20,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Request, Response, StatusCode};
 use axum::routing::{any, get, post};
 use axum::Router;
-pub use harness::ecs_standin::Behaviour;
-use harness::ecs_standin::{self as standin, name_of, Clock, Rollouts};
 use serde_json::{json, Value};
+pub use test_harness::ecs_standin::Behaviour;
+use test_harness::ecs_standin::{self as standin, name_of, Clock, Rollouts};
 
 const ECS_TARGET: &str = "AmazonEC2ContainerServiceV20141113.";
 const BODY_LIMIT: usize = 64 * 1024 * 1024;

@@ -44,7 +44,7 @@ impl TestApp {
         let name = unique("imgtest");
         let dir = tempfile::tempdir().expect("create a temp dir");
         let mut app: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(harness::repo_root().join("config/service-b.json"))
+            &std::fs::read_to_string(test_harness::repo_root().join("config/service-b.json"))
                 .expect("read config/service-b.json"),
         )
         .expect("parse config/service-b.json");
@@ -141,7 +141,7 @@ impl Run {
 
     /// The `--output json` report.
     pub fn report(&self) -> serde_json::Value {
-        harness::json_report(self.stdout.as_bytes())
+        test_harness::json_report(self.stdout.as_bytes())
     }
 }
 

@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use harness::ChildGuard;
 use serde_json::Value;
+use test_harness::ChildGuard;
 
 /// The version `up` starts with.
 pub const V1: &str = "lt-v1";
@@ -123,20 +123,20 @@ pub struct TestFleet {
     pub gateway: String,
     dir: tempfile::TempDir,
     http: reqwest::blocking::Client,
-    _reserved: harness::HeldPort,
+    _reserved: test_harness::HeldPort,
 }
 
 impl TestFleet {
     /// A new fleet on a free port, with the shipped JSON made quicker.
     pub fn new() -> Self {
         images();
-        let reserved = harness::reserve_port();
+        let reserved = test_harness::reserve_port();
         let port = reserved.port;
         let dir = tempfile::tempdir().expect("temp dir");
         let config_dir = dir.path().join("config");
         std::fs::create_dir(&config_dir).expect("config dir");
         for app in ["service-a", "service-b"] {
-            let shipped = harness::repo_root()
+            let shipped = test_harness::repo_root()
                 .join("config")
                 .join(format!("{app}.json"));
             let text = std::fs::read_to_string(&shipped).expect("read the shipped JSON");
@@ -413,5 +413,5 @@ impl Load {
 
 /// The JSON report `deployer --output json` printed.
 pub fn report(out: &Output) -> Value {
-    harness::json_report(&out.stdout)
+    test_harness::json_report(&out.stdout)
 }

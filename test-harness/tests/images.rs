@@ -13,7 +13,9 @@ use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use harness::service::{app_config, assert_access_logged, assert_serves_app, json_lines, Expected};
+use test_harness::service::{
+    app_config, assert_access_logged, assert_serves_app, json_lines, Expected,
+};
 
 /// Builds run one at a time: the second reuses the first's shared layers.
 static BUILDS: Mutex<()> = Mutex::new(());
@@ -49,7 +51,7 @@ fn build(app: &str, dockerfile: &str, tag: &str) {
     let _one_at_a_time = BUILDS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let root = harness::repo_root();
+    let root = test_harness::repo_root();
     let started = Instant::now();
     let out = Command::new("docker")
         .args([
@@ -101,7 +103,7 @@ fn wait_healthy(name: &str, timeout: Duration) -> String {
 }
 
 fn image_serves_its_app(app: &str) {
-    if harness::docker_host().is_none() {
+    if test_harness::docker_host().is_none() {
         return;
     }
     let cfg = app_config(app);
@@ -117,7 +119,7 @@ fn image_serves_its_app(app: &str) {
         "{tag} is {size} bytes, over {MAX_IMAGE_BYTES}: a base image or build tools in the runtime image?"
     );
 
-    let reserved = harness::reserve_port();
+    let reserved = test_harness::reserve_port();
     let port = reserved.port;
     let name = format!("ecs-pipeline-test-{app}-{}", std::process::id());
     let container = Container(name.clone());
@@ -143,7 +145,7 @@ fn image_serves_its_app(app: &str) {
     ]);
     let base = format!("http://127.0.0.1:{port}");
     let health = format!("{base}{}", cfg.health_check_path());
-    if !harness::wait_http_ok(&health, Duration::from_secs(60)) {
+    if !test_harness::wait_http_ok(&health, Duration::from_secs(60)) {
         let logs = docker(&["logs", &name]);
         panic!(
             "{app}'s container never answered {health}:\n{}",

@@ -510,7 +510,7 @@ fn fake_metadata_endpoint(task_arn: Option<&str>) -> String {
 }
 
 /// Every check above as a `#[test]` of the same name for one app binary:
-/// `harness::service_binary_tests!("service-a", env!("CARGO_BIN_EXE_service-a"));`
+/// `test_harness::service_binary_tests!("service-a", env!("CARGO_BIN_EXE_service-a"));`
 #[macro_export]
 macro_rules! service_binary_tests {
     ($app:literal, $bin:expr) => {
