@@ -205,14 +205,8 @@ mod tests {
         let app = crate::local::testing::shipped("service-b");
         let registry = Arc::new(TargetGroups::new(std::slice::from_ref(&app)));
         registry.sync(vec![FleetContainer {
-            id: "t1".into(),
             name: "service-b-1".into(),
-            app: "service-b".into(),
-            port: target.port(),
-            version: "v1".into(),
-            revision: 1,
-            image: "service-b:v1".into(),
-            state: "running".into(),
+            ..crate::local::testing::container("t1", "service-b", target.port())
         }]);
         if healthy {
             for _ in 0..app.health_check.healthy_threshold {

@@ -379,14 +379,11 @@ mod tests {
     #[test]
     fn the_cause_names_each_target_and_its_reason() {
         let container = |id: &str, port| FleetContainer {
-            id: id.into(),
             name: format!("b-{id}"),
-            app: "service-b".into(),
-            port,
             version: "bad".into(),
             revision: 2,
             image: "service-b:bad".into(),
-            state: "running".into(),
+            ..crate::local::testing::container(id, "service-b", port)
         };
         let seen = vec![TargetStatus {
             state: TargetState::Unhealthy,

@@ -365,18 +365,7 @@ mod tests {
         cfg
     }
 
-    fn container(id: &str, app: &str, port: u16) -> FleetContainer {
-        FleetContainer {
-            id: id.into(),
-            name: format!("{app}-{id}"),
-            app: app.into(),
-            port,
-            version: "v1".into(),
-            revision: 1,
-            image: format!("{app}:v1"),
-            state: "running".into(),
-        }
-    }
+    use crate::local::testing::container;
 
     fn healthy(registry: &TargetGroups, id: &str) {
         registry.record(id, Verdict::Pass);

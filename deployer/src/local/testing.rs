@@ -1,7 +1,9 @@
-//! What the local target's unit tests share: the shipped app files.
+//! What the local target's unit tests share: the shipped app files, and
+//! the fleet's containers as the engine lists them.
 
 use app_config::AppConfig;
 
+use super::fleet::FleetContainer;
 use crate::apps::ResolvedApp;
 
 /// `config/<app>.json` as shipped.
@@ -20,5 +22,21 @@ pub fn target(app: &str) -> ResolvedApp {
         environment: super::LOCAL_ENVIRONMENT.to_owned(),
         config_file: app_config::app_file(&dir, app),
         config,
+    }
+}
+
+/// A running container `id` of `app` on `port`: revision 1, image
+/// `<app>:v1`, named `<app>-<id>`. Tests change what they need with
+/// struct update syntax.
+pub fn container(id: &str, app: &str, port: u16) -> FleetContainer {
+    FleetContainer {
+        id: id.into(),
+        name: format!("{app}-{id}"),
+        app: app.into(),
+        port,
+        version: "v1".into(),
+        revision: 1,
+        image: format!("{app}:v1"),
+        state: "running".into(),
     }
 }
