@@ -153,6 +153,7 @@ where
             // one complete record for CloudWatch Logs Insights. Plain
             // `&str` values are written as they are, with no formatting.
             tracing::info!(
+                target: telemetry::ACCESS_LOG_TARGET,
                 method = method.as_str(),
                 path = uri.path(),
                 status = status.as_u16(),
