@@ -53,7 +53,7 @@ echo "$BINARY $ROUTE: $rps req/s, p99 $p99 ms under the profiler"
 perf script -i "$data" -F comm,ip,sym 2>/dev/null | python3 -c '
 import re, sys, collections
 layers = [
-    ("access log", r"tracing_subscriber|tracing_core|tracing_appender|serde_json|serde_core|crossbeam"),
+    ("access log", r"telemetry::access|tracing_subscriber|tracing_core|tracing_appender|serde_json|serde_core|crossbeam"),
     ("handler", r"service_core::routes"),
     ("Edge", r"service_core::middleware"),
     ("routing", r"axum|matchit|tower::|tower_http|tower_service"),

@@ -22,8 +22,14 @@ use std::time::Duration;
 
 pub use app_config::LogFormat;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::{fmt, EnvFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter, Layer};
+
+mod access;
+pub use access::{AccessLog, ACCESS_LOG_TARGET};
 
 /// Lines the non-blocking queue holds before a logging thread waits for
 /// the writer thread.
@@ -127,19 +133,34 @@ pub fn init_non_blocking(format: LogFormat, default_filter: &str) -> LogGuard {
 
 fn install<W>(format: LogFormat, default_filter: &str, writer: W)
 where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(default_filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_writer(writer);
     let _already_set = match resolve(format) {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .try_init(),
-        _ => builder.with_target(false).compact().try_init(),
+        // Access-log lines get their own, cheaper JSON writer; every
+        // other event the general formatter.
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(filter)
+            .with(AccessLog::new(writer.clone()))
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_writer(writer)
+                    .with_filter(filter_fn(|metadata| !access::is_access(metadata))),
+            )
+            .try_init()
+            .is_err(),
+        _ => fmt()
+            .with_env_filter(filter)
+            .with_writer(writer)
+            .with_target(false)
+            .compact()
+            .try_init()
+            .is_err(),
     };
 }
