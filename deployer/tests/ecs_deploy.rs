@@ -349,41 +349,40 @@ fn a_second_deploy_during_the_rollout_is_refused() {
 #[test]
 fn sigterm_mid_rollout_rolls_back_and_writes_the_result() {
     let script = Script::default().with(2, Behaviour::Hangs);
-    let Some((w, image)) = with_service(script) else {
+    let Some((w, deployer, result)) = terminated_mid_rollout(script) else {
         return;
     };
-    let result = w.dir.path().join("result.json");
-    let deployer = deploy_in_background(&w, &image, &result);
-    // Mid-rollout: the update went out and the rollout is being followed.
-    wait_for(&w, "the rollout", &|| {
-        w.proxy.calls_of("UpdateService") == 1 && w.proxy.calls_of("DescribeServices") >= 4
-    });
-    deployer.signal("TERM");
     let app = interrupted(&w, deployer, &result, 60);
     assert_eq!(app["rolled_back_to"], "service-b:1", "{app}");
     assert_eq!(w.proxy.calls_of("UpdateService"), 2, "the rollback update");
     assert_eq!(w.running(SERVICE), "service-b:1");
 }
 
-/// `deployer service-b --image IMAGE` on the proxy, in the background,
-/// polling fast, its result in `result`.
-fn deploy_in_background(
-    w: &World,
-    image: &str,
-    result: &std::path::Path,
-) -> test_harness::ChildGuard {
-    let result = result.display().to_string();
-    w.spawn_deployer(&[
+/// `deployer service-b --image IMAGE` on the proxy, in the background and
+/// polling fast, sent SIGTERM once the update went out and the rollout is
+/// being followed. Returns the world, the deployer and its result file.
+fn terminated_mid_rollout(
+    script: Script,
+) -> Option<(World, test_harness::ChildGuard, std::path::PathBuf)> {
+    let (w, image) = with_service(script)?;
+    let result = w.dir.path().join("result.json");
+    let result_arg = result.display().to_string();
+    let deployer = w.spawn_deployer(&[
         "service-b",
         "--image",
-        image,
+        &image,
         "--service-name",
         SERVICE,
         "--poll-interval",
         "100ms",
         "--result-file",
-        &result,
-    ])
+        &result_arg,
+    ]);
+    wait_for(&w, "the rollout", &|| {
+        w.proxy.calls_of("UpdateService") == 1 && w.proxy.calls_of("DescribeServices") >= 4
+    });
+    deployer.signal("TERM");
+    Some((w, deployer, result))
 }
 
 /// Waits (a minute at most) until `done`, which reads the proxy's calls.
@@ -427,15 +426,9 @@ fn a_second_sigterm_exits_at_once_saying_what_is_in_flight() {
     let script = Script::default()
         .with(2, Behaviour::Hangs)
         .with(1, Behaviour::Hangs);
-    let Some((w, image)) = with_service(script) else {
+    let Some((w, deployer, result)) = terminated_mid_rollout(script) else {
         return;
     };
-    let result = w.dir.path().join("result.json");
-    let deployer = deploy_in_background(&w, &image, &result);
-    wait_for(&w, "the rollout", &|| {
-        w.proxy.calls_of("UpdateService") == 1 && w.proxy.calls_of("DescribeServices") >= 4
-    });
-    deployer.signal("TERM");
     // The update back to revision 1 went out, and it is being followed.
     let followed = w.proxy.calls_of("DescribeServices");
     wait_for(&w, "the rollback", &|| {
