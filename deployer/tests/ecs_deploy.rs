@@ -317,23 +317,10 @@ fn a_second_deploy_during_the_rollout_is_refused() {
     let Some((w, image)) = with_service(Script::default().with(2, Behaviour::Hangs)) else {
         return;
     };
-    let first = w.spawn_deployer(&[
-        "service-b",
-        "--image",
-        &image,
-        "--service-name",
-        SERVICE,
-        "--poll-interval",
-        "100ms",
-    ]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while w.proxy.calls_of("UpdateService") == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first deploy never updated"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let first = deploy_in_background(&w, &image, &[]);
+    wait_for(&w, "the first deploy's update", &|| {
+        w.proxy.calls_of("UpdateService") > 0
+    });
     let out = deploy(&w, &image, &[]);
     exits(&out, 3, "in the middle of a rollout");
     assert_eq!(
@@ -367,22 +354,28 @@ fn terminated_mid_rollout(
     let (w, image) = with_service(script)?;
     let result = w.dir.path().join("result.json");
     let result_arg = result.display().to_string();
-    let deployer = w.spawn_deployer(&[
-        "service-b",
-        "--image",
-        &image,
-        "--service-name",
-        SERVICE,
-        "--poll-interval",
-        "100ms",
-        "--result-file",
-        &result_arg,
-    ]);
+    let deployer = deploy_in_background(&w, &image, &["--result-file", &result_arg]);
     wait_for(&w, "the rollout", &|| {
         w.proxy.calls_of("UpdateService") == 1 && w.proxy.calls_of("DescribeServices") >= 4
     });
     deployer.signal("TERM");
     Some((w, deployer, result))
+}
+
+/// `deployer service-b --image IMAGE ARGS` on the proxy, in the background,
+/// polling fast.
+fn deploy_in_background(w: &World, image: &str, args: &[&str]) -> test_harness::ChildGuard {
+    let mut all = vec![
+        "service-b",
+        "--image",
+        image,
+        "--service-name",
+        SERVICE,
+        "--poll-interval",
+        "100ms",
+    ];
+    all.extend_from_slice(args);
+    w.spawn_deployer(&all)
 }
 
 /// Waits (a minute at most) until `done`, which reads the proxy's calls.
