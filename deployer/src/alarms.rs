@@ -104,10 +104,18 @@ pub fn text(alarms: &Result<Vec<AlarmState>, String>) -> String {
 
 /// The alarms as the JSON result gives them (`details.alarms`): the list,
 /// or `{"error": reason}`.
-pub fn json(alarms: &Result<Vec<AlarmState>, String>) -> serde_json::Value {
+pub fn serialize<S: serde::Serializer>(
+    alarms: &Result<Vec<AlarmState>, String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    #[derive(Serialize)]
+    struct Unavailable<'a> {
+        error: &'a str,
+    }
     match alarms {
-        Ok(list) => serde_json::to_value(list).unwrap_or_default(),
-        Err(reason) => serde_json::json!({ "error": reason }),
+        Ok(list) => list.serialize(serializer),
+        Err(reason) => Unavailable { error: reason }.serialize(serializer),
     }
 }
 

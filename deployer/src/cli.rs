@@ -54,8 +54,8 @@ pub struct GlobalArgs {
     pub environment: Option<String>,
 
     /// Where apps run: ECS, or the local Docker engine behind the gateway.
-    #[arg(long, global = true, value_enum, env = "DEPLOYER_TARGET", default_value_t = Target::Aws)]
-    pub target: Target,
+    #[arg(long, global = true, value_enum, env = "DEPLOYER_TARGET", default_value_t = Platform::Aws)]
+    pub target: Platform,
 
     /// Print the result as JSON on stdout instead of text.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
@@ -70,14 +70,23 @@ pub struct GlobalArgs {
     pub log_format: app_config::LogFormat,
 }
 
-/// Where apps run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Target {
+/// Where apps run (`--target`). Called a platform in the code, because
+/// "target" there means a load balancer's target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
+pub enum Platform {
     /// Amazon ECS, through the standard AWS configuration
     /// (`AWS_ENDPOINT_URL` and credentials work unchanged).
     Aws,
     /// The local Docker engine, behind the local gateway (`deployer up`).
     Local,
+}
+
+impl Platform {
+    /// The `--target` value, as the result's `target` field gives it.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// Result format on stdout.
@@ -443,7 +452,7 @@ mod tests {
         assert_eq!(cli.global.config_dir, std::path::Path::new("x"));
         let cli = parse(&["--target", "local", "status"]).expect("parses");
         assert!(matches!(cli.command, Some(Command::Status(_))));
-        assert_eq!(cli.global.target, Target::Local);
+        assert_eq!(cli.global.target, Platform::Local);
     }
 
     #[test]

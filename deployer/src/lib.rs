@@ -20,6 +20,7 @@ pub mod image;
 pub mod in_flight;
 pub mod local;
 pub mod logs;
+pub mod output;
 pub mod progress;
 pub mod report;
 pub mod taskdef;

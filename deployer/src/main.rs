@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use deployer::cli::Output;
-use deployer::exit::{self, Code};
+use deployer::commands::Run;
+use deployer::exit;
 use deployer::report::Report;
 
 #[tokio::main]
@@ -18,50 +18,26 @@ async fn main() -> ExitCode {
         "info,aws_config=error,aws_runtime=error,aws_smithy_runtime=error,\
          aws_smithy_runtime_api=error",
     );
-    // `cost` prints its own table or JSON document, not a deploy report.
-    if let Some(deployer::cli::Command::Cost(args)) = &cli.command {
-        return match deployer::cost::command(&cli.global, args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("error: {err}");
-                Code::BadInput.into()
-            }
-        };
-    }
     let started = Instant::now();
     let output = cli.global.output;
     let result_file = cli.global.result_file.clone();
-
-    let report = match deployer::commands::run(cli).await {
-        Ok(report) => report,
+    match deployer::commands::run(cli).await {
+        Ok(Run::Report(report)) => {
+            deployer::output::deliver(&report, output, result_file.as_deref()).into()
+        }
+        Ok(Run::Page(text)) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
         Err(err) => {
-            let code = exit::code_of(&err);
             eprintln!("error: {}", exit::describe(&err));
+            let report = Report::failed(err, started);
             if let Some(file) = &result_file {
-                let report = Report::failed(&err, code, started.elapsed());
                 if let Err(write_err) = report.write(file) {
                     eprintln!("error: {write_err:#}");
                 }
             }
-            return code.into();
-        }
-    };
-
-    match output {
-        // `logs` prints its events on stdout; its result goes to
-        // --result-file and the summary to stderr only.
-        Output::Json if report.command == "logs" => {}
-        Output::Json => match serde_json::to_string_pretty(&report) {
-            Ok(text) => println!("{text}"),
-            Err(err) => eprintln!("error: cannot print the result: {err}"),
-        },
-        Output::Text => eprint!("{}", report.summary()),
-    }
-    if let Some(file) = &result_file {
-        if let Err(err) = report.write(file) {
-            eprintln!("error: {err:#}");
-            return Code::BadInput.into();
+            report.code().into()
         }
     }
-    report.code().into()
 }

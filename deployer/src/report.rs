@@ -1,16 +1,22 @@
-//! The machine-readable result (`--output json`, `--result-file`), and the
-//! one-line-per-app summary people read.
+//! The typed result of every command: one [`AppReport`] per app, gathered
+//! in a [`Report`]. Commands return it; `main` renders it (see
+//! [`crate::output`]) as the JSON document (`--output json`,
+//! `--result-file`) or as text for people.
+//!
+//! The exit code is never stored: it is derived from the [`Outcome`], so
+//! the two cannot disagree.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::exit::Code;
 
 /// How one app's command ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     /// The new revision is serving.
     Completed,
@@ -41,7 +47,11 @@ pub enum Outcome {
     /// A SIGINT or SIGTERM stopped a deploy: it was rolled back, or the
     /// message says what is still in flight.
     Interrupted,
-    /// An AWS or Docker error.
+    /// No AWS credentials were found, or they have expired.
+    NoCredentials,
+    /// The AWS endpoint could not be reached.
+    Unreachable,
+    /// Any other AWS or Docker error.
     Error,
 }
 
@@ -60,6 +70,8 @@ impl Outcome {
             Outcome::Superseded => Code::Superseded,
             Outcome::Differences => Code::Differences,
             Outcome::BadInput => Code::BadInput,
+            Outcome::NoCredentials => Code::Credentials,
+            Outcome::Unreachable => Code::Unreachable,
             Outcome::Error => Code::Backend,
         }
     }
@@ -74,9 +86,45 @@ impl Outcome {
             Code::Superseded => Outcome::Superseded,
             Code::Interrupted => Outcome::Interrupted,
             Code::BadInput | Code::Differences => Outcome::BadInput,
-            Code::Success | Code::Backend | Code::Credentials | Code::Unreachable => Outcome::Error,
+            Code::Credentials => Outcome::NoCredentials,
+            Code::Unreachable => Outcome::Unreachable,
+            Code::Success | Code::Backend => Outcome::Error,
         }
     }
+
+    /// The outcome's name in the JSON result (`rolled_back`...).
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Serialises an outcome as two fields, `outcome` and the `exit_code` it
+/// stands for (used with `#[serde(flatten)]`).
+fn outcome_and_code<S: Serializer>(outcome: &Outcome, serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(2))?;
+    map.serialize_entry("outcome", outcome)?;
+    map.serialize_entry("exit_code", &outcome.code().as_i32())?;
+    map.end()
+}
+
+/// What a command found, for commands that report more than an outcome.
+/// Serialised as the variant's own fields (the JSON result's `details`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Details {
+    /// `render`, `diff` and `deploy --dry-run` on ECS: the task definition
+    /// and its diff from the running revision.
+    Rendered(crate::ecs::RenderedDetails),
+    /// `status` on ECS.
+    EcsStatus(crate::ecs::StatusDetails),
+    /// `prune`'s plan.
+    Prune(crate::ecs::prune::Plan),
+    /// `status --target local`.
+    LocalStatus(crate::local::status::AppStatus),
+    /// `deploy --target local --dry-run`: the container the deploy would
+    /// create.
+    Container(Box<bollard::models::ContainerCreateBody>),
 }
 
 /// One app's result.
@@ -98,10 +146,10 @@ pub struct AppReport {
     pub new_revision: Option<String>,
     /// The ECS deployment the command started and followed.
     pub deployment_id: Option<String>,
-    /// How it ended.
+    /// How it ended; serialised with the exit code this app alone would
+    /// give.
+    #[serde(flatten, serialize_with = "outcome_and_code")]
     pub outcome: Outcome,
-    /// The exit code this app alone would give.
-    pub exit_code: i32,
     /// The revision the service was put back on, after a failure.
     pub rolled_back_to: Option<String>,
     /// Revisions deregistered by pruning.
@@ -117,12 +165,13 @@ pub struct AppReport {
     /// What the command found, for commands that report more than an
     /// outcome: `render`'s task definition, `diff`'s diff, `status`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<serde_json::Value>,
+    pub details: Option<Details>,
 }
 
 impl AppReport {
-    /// A report for `app` with nothing filled in yet.
-    pub fn new(app: &str, target: &'static str, outcome: Outcome) -> Self {
+    /// A report for `app` with nothing filled in yet: its outcome is
+    /// [`Outcome::Error`] until [`AppReport::end`] says otherwise.
+    pub fn new(app: &str, target: &'static str) -> Self {
         AppReport {
             app: app.to_owned(),
             target,
@@ -132,8 +181,7 @@ impl AppReport {
             previous_revision: None,
             new_revision: None,
             deployment_id: None,
-            outcome,
-            exit_code: outcome.code().as_i32(),
+            outcome: Outcome::Error,
             rolled_back_to: None,
             pruned: Vec::new(),
             warnings: Vec::new(),
@@ -143,12 +191,30 @@ impl AppReport {
         }
     }
 
-    /// Sets the outcome and the exit code that goes with it.
-    pub fn with_outcome(mut self, outcome: Outcome, message: impl Into<String>) -> Self {
+    /// Sets how the command ended for this app, in words a person can act
+    /// on.
+    pub fn end(&mut self, outcome: Outcome, message: impl Into<String>) {
         self.outcome = outcome;
-        self.exit_code = outcome.code().as_i32();
         self.message = message.into();
+    }
+
+    /// The report once the work that filled it in is over: an error
+    /// becomes the outcome its exit code stands for, with its message; the
+    /// duration is the time since `clock`.
+    pub fn finished(mut self, result: anyhow::Result<()>, clock: Instant) -> Self {
+        if let Err(err) = result {
+            self.end(
+                Outcome::of_error(crate::exit::code_of(&err)),
+                crate::exit::describe(&err),
+            );
+        }
+        self.duration_seconds = clock.elapsed().as_secs_f64();
         self
+    }
+
+    /// The exit code this app alone would give.
+    pub fn exit_code(&self) -> i32 {
+        self.outcome.code().as_i32()
     }
 }
 
@@ -157,9 +223,9 @@ impl AppReport {
 pub struct Report {
     /// The command that ran (`deploy`, `rollback`, ...).
     pub command: &'static str,
-    /// The exit code of the process: the most serious of the apps' codes.
-    pub exit_code: i32,
-    /// The outcome behind that code.
+    /// The most serious of the apps' outcomes; serialised with the exit
+    /// code of the process.
+    #[serde(flatten, serialize_with = "outcome_and_code")]
     pub outcome: Outcome,
     /// Wall time for the whole command.
     pub duration_seconds: f64,
@@ -170,21 +236,13 @@ pub struct Report {
 impl Report {
     /// Combines the apps' reports.
     pub fn new(command: &'static str, apps: Vec<AppReport>, elapsed: Duration) -> Self {
-        // By each app's exit code, which may say more than its outcome
-        // (credentials, endpoint).
-        let (code, worst) = apps
+        let worst = apps
             .iter()
-            .map(|a| {
-                (
-                    Code::from_i32(a.exit_code).unwrap_or(a.outcome.code()),
-                    a.outcome,
-                )
-            })
-            .max_by_key(|(code, _)| code.severity())
-            .unwrap_or((Code::Success, Outcome::Completed));
+            .map(|a| a.outcome)
+            .max_by_key(|outcome| outcome.code().severity())
+            .unwrap_or(Outcome::Completed);
         Report {
             command,
-            exit_code: code.as_i32(),
             outcome: worst,
             duration_seconds: elapsed.as_secs_f64(),
             apps,
@@ -193,20 +251,19 @@ impl Report {
 
     /// The process exit code.
     pub fn code(&self) -> Code {
-        Code::from_i32(self.exit_code).unwrap_or(self.outcome.code())
+        self.outcome.code()
     }
 
     /// One line per app, for people.
     pub fn summary(&self) -> String {
         let mut out = String::new();
         for app in &self.apps {
-            let outcome = serde_json::to_value(app.outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
             out.push_str(&format!(
                 "{:<12} {:<16} {:>6.1}s  {}\n",
-                app.app, outcome, app.duration_seconds, app.message
+                app.app,
+                app.outcome.name(),
+                app.duration_seconds,
+                app.message
             ));
         }
         out
@@ -227,18 +284,67 @@ impl Report {
 
 impl Report {
     /// The report for a command that failed before it had per-app results.
-    pub fn failed(err: &anyhow::Error, code: Code, elapsed: Duration) -> Self {
-        let outcome = Outcome::of_error(code);
-        Report {
-            command: "",
-            exit_code: code.as_i32(),
-            outcome,
-            duration_seconds: elapsed.as_secs_f64(),
-            apps: vec![AppReport {
-                message: crate::exit::describe(err),
-                exit_code: code.as_i32(),
-                ..AppReport::new("", "", outcome)
-            }],
+    pub fn failed(err: anyhow::Error, started: Instant) -> Self {
+        let app = AppReport::new("", "").finished(Err(err), started);
+        Report::new("", vec![app], started.elapsed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_has_an_outcome_that_gives_it_back() {
+        for code in Code::ALL {
+            if matches!(code, Code::Success | Code::Differences) {
+                // No error carries these: success is not an error, and
+                // differences are found, not raised.
+                continue;
+            }
+            assert_eq!(Outcome::of_error(code).code(), code, "{code:?}");
         }
+        assert_eq!(
+            Outcome::of_error(Code::Credentials).name(),
+            "no_credentials"
+        );
+        assert_eq!(Outcome::of_error(Code::Unreachable).name(), "unreachable");
+    }
+
+    #[test]
+    fn the_json_carries_the_exit_code_of_each_outcome() {
+        let mut app = AppReport::new("service-a", "aws");
+        app.end(Outcome::Failed, "deployment failed");
+        let json = serde_json::to_value(Report::new("deploy", vec![app], Duration::ZERO))
+            .expect("serialises");
+        assert_eq!(json["outcome"], "failed");
+        assert_eq!(json["exit_code"], Code::RolledBack.as_i32());
+        assert_eq!(json["apps"][0]["outcome"], "failed");
+        assert_eq!(json["apps"][0]["exit_code"], Code::RolledBack.as_i32());
+        assert!(json["apps"][0].get("details").is_none(), "{json}");
+    }
+
+    #[test]
+    fn the_worst_outcome_decides_the_exit_code() {
+        let apps = [Outcome::Completed, Outcome::Unreachable, Outcome::Failed]
+            .into_iter()
+            .map(|outcome| {
+                let mut app = AppReport::new("a", "aws");
+                app.end(outcome, "");
+                app
+            })
+            .collect();
+        let report = Report::new("deploy", apps, Duration::ZERO);
+        assert_eq!(report.outcome, Outcome::Unreachable);
+        assert_eq!(report.code(), Code::Unreachable);
+    }
+
+    #[test]
+    fn a_failure_before_any_app_reports_the_errors_outcome() {
+        let err = anyhow::Error::from(crate::exit::Failure::preflight("no such cluster"));
+        let report = Report::failed(err, Instant::now());
+        assert_eq!(report.code(), Code::Preflight);
+        assert_eq!(report.apps[0].outcome, Outcome::PreflightFailed);
+        assert_eq!(report.apps[0].message, "no such cluster");
     }
 }

@@ -118,9 +118,9 @@ pub fn report(inputs: &Inputs) -> Result<output::Document, CostError> {
     ))
 }
 
-/// Runs `deployer cost`: prints the table (or the JSON document) on stdout,
-/// and writes the chart and the traffic CSV when asked.
-pub fn command(global: &GlobalArgs, args: &CostArgs) -> Result<(), CostError> {
+/// Runs `deployer cost`: returns the table (or the JSON document) for
+/// stdout, and writes the chart and the traffic CSV when asked.
+pub fn command(global: &GlobalArgs, args: &CostArgs) -> Result<String, CostError> {
     let inputs = inputs(global, args)?;
     let document = report(&inputs)?;
     if let Some(file) = &args.write_traffic {
@@ -133,12 +133,10 @@ pub fn command(global: &GlobalArgs, args: &CostArgs) -> Result<(), CostError> {
     if let Some(file) = &args.chart {
         chart::draw(&document, file)?;
     }
-    let text = match global.output {
+    Ok(match global.output {
         Output::Json => document.to_json()?,
         Output::Text => document.to_table(),
-    };
-    println!("{text}");
-    Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::Context;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_smithy_types::DateTime;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -24,10 +25,9 @@ use super::tags;
 use crate::apps::ResolvedApp;
 use crate::in_flight;
 use crate::progress::Progress;
+use crate::report::Details;
 use crate::report::{AppReport, Outcome};
 use crate::taskdef;
-
-use super::set;
 
 /// The environment a deploy runs the app as when neither `--environment`
 /// nor `DEPLOY_ENV` says, and the running task definition does not either.
@@ -74,12 +74,39 @@ pub(crate) struct Rendered {
 
 impl Rendered {
     /// `render`'s and `--dry-run`'s report details.
-    pub fn details(&self) -> Value {
-        json!({
-            "running_revision": revision::name(&self.current.revision),
-            "task_definition": self.json,
-            "diff": self.diff,
+    pub fn details(&self) -> Details {
+        Details::Rendered(RenderedDetails {
+            running_revision: revision::name(&self.current.revision),
+            task_definition: self.json.clone(),
+            diff: self.diff.clone(),
         })
+    }
+}
+
+/// `render`'s, `diff`'s and `--dry-run`'s details in the result.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderedDetails {
+    /// The revision the service runs, as `family:revision`.
+    pub running_revision: String,
+    /// The RegisterTaskDefinition request, as JSON.
+    pub task_definition: Value,
+    /// The normalised diff from the running revision; `null` when the same.
+    pub diff: Option<String>,
+}
+
+impl RenderedDetails {
+    /// The task definition, and with `with_diff` the diff, as a person
+    /// reads them.
+    pub fn text(&self, app: &str, with_diff: bool) -> String {
+        let running = &self.running_revision;
+        let definition = super::diff::pretty(&self.task_definition);
+        if !with_diff {
+            return definition;
+        }
+        format!(
+            "# {app}: task definition rendered from {running}\n{definition}# {app}: diff against {running}\n{}",
+            self.diff.as_deref().unwrap_or("(no differences)\n")
+        )
     }
 }
 
@@ -209,11 +236,7 @@ pub(crate) async fn deploy(
             None => format!("{previous_name} already runs this task definition"),
         };
         progress.finish("dry run: nothing changed");
-        set(
-            report,
-            Outcome::DryRun,
-            format!("dry run, nothing changed: {what}"),
-        );
+        report.end(Outcome::DryRun, format!("dry run, nothing changed: {what}"));
         return Ok(());
     }
     // Busy before no-change: the same image while a rollout is under way
@@ -230,8 +253,7 @@ pub(crate) async fn deploy(
     }
     if rendered.diff.is_none() {
         progress.finish("nothing to do");
-        set(
-            report,
+        report.end(
             Outcome::NoChange,
             format!("{previous_name} already runs {image} with these settings; nothing registered"),
         );
@@ -291,9 +313,7 @@ impl<E: EcsApi> Run<'_, E> {
         if self.interrupted() {
             rollback::record(ecs, self.service_arn.as_deref(), &self.history, progress).await;
             progress.finish("interrupted");
-            set(
-                report,
-                Outcome::Interrupted,
+            report.end(Outcome::Interrupted,
                 format!("interrupted before the update: {new_name} is registered, the service was not changed"),
             );
             return Ok(());
@@ -368,7 +388,7 @@ impl<E: EcsApi> Run<'_, E> {
                     message.push_str(&self.prune(&new_revision, report).await);
                 }
                 progress.finish(format!("{new_name} is serving"));
-                set(report, Outcome::Completed, message);
+                report.end(Outcome::Completed, message);
                 Ok(())
             }
             End::NothingToRun => {
@@ -377,7 +397,7 @@ impl<E: EcsApi> Run<'_, E> {
                     "{new_name} is set on the service, but its desired count is 0 so no task ran it: \
                      not verified, and nothing was pruned"
                 );
-                set(report, Outcome::ScaledToZero, message);
+                report.end(Outcome::ScaledToZero, message);
                 Ok(())
             }
             End::Superseded {
@@ -389,7 +409,7 @@ impl<E: EcsApi> Run<'_, E> {
                     "{what} was replaced by deployment {other} of {revision} before it finished; \
                      not rolling back, which would undo that deployment"
                 );
-                set(report, Outcome::Superseded, message);
+                report.end(Outcome::Superseded, message);
                 Ok(())
             }
             End::Failed { reason } => {
@@ -445,7 +465,7 @@ impl<E: EcsApi> Run<'_, E> {
         };
         in_flight::clear(target.name());
         progress.finish("interrupted");
-        set(report, Outcome::Interrupted, message);
+        report.end(Outcome::Interrupted, message);
         Ok(())
     }
 
@@ -553,11 +573,7 @@ impl<E: EcsApi> Run<'_, E> {
             Ok(()) => {
                 report.rolled_back_to = Some(previous.clone());
                 progress.finish(format!("rolled back to {previous}"));
-                set(
-                    report,
-                    outcome,
-                    format!("{cause}. Rolled back to {previous}"),
-                );
+                report.end(outcome, format!("{cause}. Rolled back to {previous}"));
                 return Ok(());
             }
             Err(why) => why,
@@ -569,7 +585,7 @@ impl<E: EcsApi> Run<'_, E> {
             app = target.name(),
             n = revision::number(&previous).unwrap_or_default()
         );
-        set(report, Outcome::RollbackFailed, message);
+        report.end(Outcome::RollbackFailed, message);
         Ok(())
     }
 }

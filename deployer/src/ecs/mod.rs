@@ -23,9 +23,9 @@ use crate::cli::{
     DeployArgs, DiffArgs, GlobalArgs, ImageSource, Output, PruneArgs, RenderArgs, RollbackArgs,
     StatusArgs,
 };
-use crate::exit::{self, Failure};
+use crate::exit::Failure;
 use crate::image::reference::ImageRef;
-use crate::report::{AppReport, Outcome, Report};
+use crate::report::{AppReport, Details, Outcome, Report};
 
 mod api;
 mod deploy;
@@ -47,8 +47,10 @@ mod fake;
 mod tests;
 
 use api::SdkEcs;
+pub use deploy::RenderedDetails;
 use deploy::{ImageChoice, Options};
 use rollback::Pace;
+pub use status::StatusDetails;
 
 /// `deployer deploy` on ECS.
 pub async fn deploy(g: &GlobalArgs, a: &DeployArgs, started: Instant) -> anyhow::Result<Report> {
@@ -101,11 +103,6 @@ pub async fn deploy(g: &GlobalArgs, a: &DeployArgs, started: Instant) -> anyhow:
         }
     };
     let reports = deploy_apps(&ecs, &targets, image_of, opts).await;
-    if a.dry_run && g.output == Output::Text {
-        for r in &reports {
-            print_rendered(r, true);
-        }
-    }
     Ok(Report::new("deploy", reports, started.elapsed()))
 }
 
@@ -122,24 +119,14 @@ fn exit_in_flight(apps: &[String], result_file: Option<&Path>, output: Output, s
                 ),
                 None => "exited on a second signal; nothing was under way on ECS".to_owned(),
             };
-            AppReport::new(app, "aws", Outcome::Interrupted).with_outcome(Outcome::Interrupted, message)
+            let mut report = AppReport::new(app, crate::cli::Platform::Aws.name());
+            report.end(Outcome::Interrupted, message);
+            report
         })
         .collect();
     let report = Report::new("deploy", reports, started.elapsed());
-    match output {
-        Output::Json => {
-            if let Ok(text) = serde_json::to_string_pretty(&report) {
-                println!("{text}");
-            }
-        }
-        Output::Text => eprint!("{}", report.summary()),
-    }
-    if let Some(file) = result_file {
-        if let Err(err) = report.write(file) {
-            eprintln!("error: {err:#}");
-        }
-    }
-    std::process::exit(exit::Code::Interrupted.as_i32());
+    let code = crate::output::deliver(&report, output, result_file);
+    std::process::exit(code.as_i32());
 }
 
 /// Deploys every app at once, each with the image `image_of` gives it
@@ -165,9 +152,7 @@ where
                     Some(token) => tokio::select! {
                         image = image => image?,
                         () = token.cancelled() => {
-                            set(
-                                &mut report,
-                                Outcome::Interrupted,
+                            report.end(Outcome::Interrupted,
                                 "interrupted before the update: nothing was changed on ECS",
                             );
                             return Ok(());
@@ -179,7 +164,7 @@ where
             }
             .await;
             crate::in_flight::clear(target.name());
-            finished(report, result, clock)
+            report.finished(result, clock)
         }
     });
     join_all(runs).await
@@ -188,26 +173,16 @@ where
 /// `deployer render`.
 pub async fn render(g: &GlobalArgs, a: &RenderArgs, started: Instant) -> anyhow::Result<Report> {
     let report = render_one(g, a).await?;
-    if g.output == Output::Text {
-        print_rendered(&report, false);
-    }
     Ok(one_report("render", report, started))
 }
 
 /// `deployer diff`.
 pub async fn diff(g: &GlobalArgs, a: &DiffArgs, started: Instant) -> anyhow::Result<Report> {
     let mut report = render_one(g, &a.render).await?;
-    let differs = report
-        .details
-        .as_ref()
-        .is_some_and(|d| d["diff"].is_string());
+    let differs = matches!(&report.details, Some(Details::Rendered(r)) if r.diff.is_some());
     if differs && a.exit_code && report.outcome == Outcome::DryRun {
         let message = report.message.clone();
-        set(&mut report, Outcome::Differences, message);
-    }
-    if g.output == Output::Text && report.details.is_some() {
-        let text = report.details.as_ref().and_then(|d| d["diff"].as_str());
-        print!("{}", text.unwrap_or_default());
+        report.end(Outcome::Differences, message);
     }
     Ok(one_report("diff", report, started))
 }
@@ -241,11 +216,11 @@ async fn render_one(g: &GlobalArgs, a: &RenderArgs) -> anyhow::Result<AppReport>
             None => format!("same as {}", revision::name(&rendered.current.revision)),
         };
         report.details = Some(rendered.details());
-        set(&mut report, Outcome::DryRun, message);
+        report.end(Outcome::DryRun, message);
         Ok(())
     }
     .await;
-    Ok(finished(report, result, clock))
+    Ok(report.finished(result, clock))
 }
 
 /// `deployer status` on ECS.
@@ -265,23 +240,14 @@ pub async fn status(g: &GlobalArgs, a: &StatusArgs, started: Instant) -> anyhow:
                 .await
                 .map_err(|e| format!("{e:#}"));
             report.image = status.image.clone();
-            let mut details = serde_json::to_value(&status)?;
-            details["alarms"] = crate::alarms::json(&alarms);
-            report.details = Some(details);
-            set(&mut report, Outcome::Completed, status.headline());
-            Ok(status.text(target.name()) + &crate::alarms::text(&alarms))
+            report.end(Outcome::Completed, status.headline());
+            report.details = Some(Details::EcsStatus(StatusDetails { status, alarms }));
+            Ok(())
         }
         .await;
-        let text = result.as_ref().ok().cloned();
-        (finished(report, result.map(|_| ()), clock), text)
+        report.finished(result, clock)
     });
-    let results = join_all(runs).await;
-    if g.output == Output::Text {
-        for text in results.iter().filter_map(|(_, t)| t.as_deref()) {
-            println!("{text}");
-        }
-    }
-    let reports = results.into_iter().map(|(r, _)| r).collect();
+    let reports = join_all(runs).await;
     Ok(Report::new("status", reports, started.elapsed()))
 }
 
@@ -301,7 +267,7 @@ pub async fn rollback(
     let result = rollback::rollback(&ecs, &target, a.revision, pace, &mut report).await;
     Ok(one_report(
         "rollback",
-        finished(report, result, clock),
+        report.finished(result, clock),
         started,
     ))
 }
@@ -312,11 +278,7 @@ pub async fn prune(g: &GlobalArgs, a: &PruneArgs, started: Instant) -> anyhow::R
     let clock = Instant::now();
     let mut report = base_report(&target);
     let result = prune_app(&ecs, &target, a.keep, a.dry_run, &mut report).await;
-    Ok(one_report(
-        "prune",
-        finished(report, result, clock),
-        started,
-    ))
+    Ok(one_report("prune", report.finished(result, clock), started))
 }
 
 /// The one app a command names, and a client to act on it.
@@ -351,7 +313,7 @@ async fn prune_app(
         .to_owned();
     let (plan, result) = prune::prune(ecs, &family, keep, &[], dry_run).await;
     report.pruned = plan.deregistered.clone();
-    report.details = Some(serde_json::to_value(&plan)?);
+    report.details = Some(Details::Prune(plan.clone()));
     // On failure, exactly what was deregistered is in `pruned` and in the
     // message.
     result?;
@@ -373,7 +335,7 @@ async fn prune_app(
             plan.kept.len()
         )
     };
-    set(report, outcome, message);
+    report.end(outcome, message);
     Ok(())
 }
 
@@ -395,45 +357,6 @@ fn base_report(target: &ResolvedApp) -> AppReport {
     AppReport {
         cluster: target.cluster.clone(),
         service: target.service.clone(),
-        ..AppReport::new(target.name(), "aws", Outcome::Error)
-    }
-}
-
-/// Sets the outcome, its exit code and the message.
-pub(crate) fn set(report: &mut AppReport, outcome: Outcome, message: impl Into<String>) {
-    report.outcome = outcome;
-    report.exit_code = outcome.code().as_i32();
-    report.message = message.into();
-}
-
-/// The report once the work is over: an error becomes the outcome its exit
-/// code stands for, with its message.
-fn finished(mut report: AppReport, result: anyhow::Result<()>, clock: Instant) -> AppReport {
-    if let Err(err) = result {
-        let code = exit::code_of(&err);
-        set(&mut report, Outcome::of_error(code), exit::describe(&err));
-        report.exit_code = code.as_i32();
-    }
-    report.duration_seconds = clock.elapsed().as_secs_f64();
-    report
-}
-
-/// Prints `render`'s task definition (and, for a dry run, the diff) on
-/// stdout.
-fn print_rendered(report: &AppReport, with_diff: bool) {
-    let Some(details) = &report.details else {
-        return;
-    };
-    let running = details["running_revision"].as_str().unwrap_or("?");
-    if with_diff {
-        println!("# {}: task definition rendered from {running}", report.app);
-    }
-    print!("{}", diff::pretty(&details["task_definition"]));
-    if with_diff {
-        println!("# {}: diff against {running}", report.app);
-        match details["diff"].as_str() {
-            Some(d) => print!("{d}"),
-            None => println!("(no differences)"),
-        }
+        ..AppReport::new(target.name(), crate::cli::Platform::Aws.name())
     }
 }

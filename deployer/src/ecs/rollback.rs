@@ -200,8 +200,7 @@ pub(crate) async fn rollback(
     report.new_revision = Some(revision::name(&goal_arn));
     let settled_there = revision::same(&running, &goal_arn) && preflight::settled(&service).is_ok();
     if settled_there {
-        super::set(
-            report,
+        report.end(
             Outcome::NoChange,
             format!("service {} already runs {goal}", target.service),
         );
@@ -220,9 +219,7 @@ pub(crate) async fn rollback(
     report.deployment_id = Some(restored.deployment_id.clone());
     if !restored.succeeded() {
         progress.finish(format!("rollback to {goal} failed"));
-        super::set(
-            report,
-            Outcome::RollbackFailed,
+        report.end(Outcome::RollbackFailed,
             format!(
                 "the rollback to {goal} failed: {}; the service needs attention (`deployer status {}`)",
                 restored.failure(),
@@ -237,6 +234,6 @@ pub(crate) async fn rollback(
     report.rolled_back_to = Some(revision::name(&goal_arn));
     progress.finish(format!("back on {goal}"));
     let message = format!("rolled back from {} to {goal}", revision::name(&running));
-    super::set(report, Outcome::Completed, message);
+    report.end(Outcome::Completed, message);
     Ok(())
 }

@@ -33,6 +33,24 @@ pub struct Status {
     pub target_groups: Vec<TargetGroupHealth>,
 }
 
+/// `status`'s details in the result: the status, and the app's alarms or
+/// why they could not be read (alarms that cannot be read leave the rest of
+/// the status standing).
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusDetails {
+    #[serde(flatten)]
+    pub status: Status,
+    #[serde(serialize_with = "crate::alarms::serialize")]
+    pub alarms: Result<Vec<crate::alarms::AlarmState>, String>,
+}
+
+impl StatusDetails {
+    /// The full text, for people.
+    pub fn text(&self, app: &str) -> String {
+        self.status.text(app) + &crate::alarms::text(&self.alarms)
+    }
+}
+
 /// One deployment.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeploymentStatus {

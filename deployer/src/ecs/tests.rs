@@ -17,7 +17,7 @@ use super::history::{self, History};
 use super::render::tests::{debug_fields, everything_task_definition};
 use super::rollback::{self, Pace};
 use super::*;
-use crate::exit::Code;
+use crate::exit::{self, Code};
 use test_harness::ecs_standin::RolloutState;
 
 const CLUSTER: &str = "C";
@@ -90,7 +90,7 @@ async fn deploy_with(fake: &FakeEcs, opts: Options<'_>) -> AppReport {
     let image = ImageChoice::Given(IMAGE.to_owned());
     let mut report = base_report(&target);
     let result = deploy::deploy(fake, &target, &image, opts, &mut report).await;
-    finished(report, result, Instant::now())
+    report.finished(result, Instant::now())
 }
 
 async fn deploy_it(fake: &FakeEcs) -> AppReport {
@@ -125,7 +125,7 @@ async fn a_completed_rollout_serves_the_new_revision_and_records_the_old() {
     fake.script("service-b:7", Script::Completes { after: 3 });
     let r = deploy_it(&fake).await;
     assert_eq!(r.outcome, Outcome::Completed, "{}", r.message);
-    assert_eq!(r.exit_code, 0);
+    assert_eq!(r.exit_code(), 0);
     assert_eq!(r.previous_revision.as_deref(), Some("service-b:6"));
     assert_eq!(r.new_revision.as_deref(), Some("service-b:7"));
     assert_eq!(r.image.as_deref(), Some(IMAGE));
@@ -152,7 +152,7 @@ async fn a_circuit_breaker_rollback_is_a_failure_and_ends_on_the_previous_revisi
     fake.script("service-b:7", Script::FailsAndRollsBack { after: 2 });
     let r = deploy_it(&fake).await;
     assert_eq!(r.outcome, Outcome::Failed, "{}", r.message);
-    assert_eq!(r.exit_code, Code::RolledBack.as_i32());
+    assert_eq!(r.exit_code(), Code::RolledBack.as_i32());
     assert_eq!(r.rolled_back_to.as_deref(), Some("service-b:6"));
     assert_eq!(serving(&fake), "service-b:6");
     // ECS is already going back; deployer follows that instead of
@@ -216,7 +216,7 @@ async fn a_timeout_rolls_back_against_a_real_deadline() {
     let started = tokio::time::Instant::now();
     let r = deploy_it(&fake).await;
     assert_eq!(r.outcome, Outcome::Timeout, "{}", r.message);
-    assert_eq!(r.exit_code, Code::TimedOut.as_i32());
+    assert_eq!(r.exit_code(), Code::TimedOut.as_i32());
     assert_eq!(r.rolled_back_to.as_deref(), Some("service-b:6"));
     assert_eq!(serving(&fake), "service-b:6");
     assert!(
@@ -242,7 +242,7 @@ async fn another_deployment_taking_over_is_not_rolled_back() {
     fake.script("service-b:7", Script::TakenOver { after: 2, by: 3 });
     let r = deploy_it(&fake).await;
     assert_eq!(r.outcome, Outcome::Superseded, "{}", r.message);
-    assert_eq!(r.exit_code, Code::Superseded.as_i32());
+    assert_eq!(r.exit_code(), Code::Superseded.as_i32());
     assert!(r.message.contains("service-b:3"), "{}", r.message);
     assert_eq!(fake.calls_of("UpdateService").len(), 1);
     assert_eq!(r.rolled_back_to, None);
@@ -256,7 +256,7 @@ async fn desired_count_zero_is_scaled_to_zero_unverified_and_prunes_nothing() {
     fake.script("service-b:7", Script::Hangs);
     let r = deploy_it(&fake).await;
     assert_eq!(r.outcome, Outcome::ScaledToZero, "{}", r.message);
-    assert_eq!(r.exit_code, 0);
+    assert_eq!(r.exit_code(), 0);
     assert!(r.message.contains("desired count is 0"), "{}", r.message);
     assert_eq!(serving(&fake), "service-b:7");
     assert!(fake.calls_of("DeregisterTaskDefinition").is_empty());
@@ -522,7 +522,7 @@ async fn an_interrupt_mid_rollout_rolls_back_and_says_so() {
     )
     .await;
     assert_eq!(r.outcome, Outcome::Interrupted, "{}", r.message);
-    assert_eq!(r.exit_code, 9);
+    assert_eq!(r.exit_code(), 9);
     assert_eq!(r.rolled_back_to.as_deref(), Some("service-b:6"));
     assert_eq!(serving(&fake), "service-b:6");
     assert!(
@@ -604,7 +604,7 @@ async fn a_failed_rollback_exits_7_and_asks_for_attention() {
     fake.fail("UpdateService", 2);
     let r = deploy_it(&fake).await;
     assert_eq!(r.outcome, Outcome::RollbackFailed, "{}", r.message);
-    assert_eq!(r.exit_code, Code::RollbackFailed.as_i32());
+    assert_eq!(r.exit_code(), Code::RollbackFailed.as_i32());
     assert!(r.message.contains("needs attention"), "{}", r.message);
     assert!(r.message.contains("--revision 6"), "{}", r.message);
     assert_eq!(
@@ -782,7 +782,8 @@ async fn prune_spares_what_another_cluster_uses_and_what_terraform_owns() {
         .expect("prunes");
     assert_eq!(report.pruned, ["service-b:5"], "{}", report.message);
     assert_eq!(fake.active(FAMILY), [1, 2, 3, 4, 6]);
-    let kept = &report.details.as_ref().expect("the plan")["kept"];
+    let details = serde_json::to_value(report.details.as_ref().expect("the plan")).expect("json");
+    let kept = &details["kept"];
     assert!(
         kept["service-b:2"]
             .as_str()
@@ -862,7 +863,7 @@ async fn no_prune_keeps_everything() {
 async fn refused(fake: &FakeEcs, needle: &str) {
     let r = deploy_it(fake).await;
     assert_eq!(r.outcome, Outcome::PreflightFailed, "{}", r.message);
-    assert_eq!(r.exit_code, 3);
+    assert_eq!(r.exit_code(), 3);
     assert!(
         r.message.contains(needle),
         "`{needle}` not in: {}",
@@ -998,7 +999,7 @@ async fn a_dry_run_renders_and_diffs_and_changes_nothing() {
     .await;
     assert_eq!(r.outcome, Outcome::DryRun, "{}", r.message);
     assert!(mutations(&fake).is_empty(), "{:?}", mutations(&fake));
-    let details = r.details.expect("details");
+    let details = serde_json::to_value(r.details.expect("details")).expect("json");
     let diff = details["diff"].as_str().expect("a diff");
     assert!(
         diff.contains(&format!("+      \"image\": \"{IMAGE}\"")),
@@ -1117,7 +1118,7 @@ async fn several_apps_roll_out_at_once_with_one_report_each() {
         "apps ran one after the other ({took:?})"
     );
     let report = Report::new("deploy", reports, took);
-    assert_eq!(report.exit_code, 0);
+    assert_eq!(report.code().as_i32(), 0);
 }
 
 #[tokio::test(start_paused = true)]

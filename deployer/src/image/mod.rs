@@ -20,7 +20,7 @@ use aws_config::SdkConfig;
 use bollard::Docker;
 
 use crate::apps::ResolvedApp;
-use crate::cli::{GlobalArgs, ImageArgs, ImageSource, Target};
+use crate::cli::{GlobalArgs, ImageArgs, ImageSource};
 use crate::exit::Failure;
 use crate::report::{AppReport, Outcome, Report};
 
@@ -232,8 +232,9 @@ fn skipped(
         image = uri,
         "already in the registry, {command} skipped"
     );
-    app_report(g, subject, uri.to_owned(), String::new(), started)
-        .with_outcome(Outcome::NoChange, message)
+    let mut report = app_report(g, subject, uri.to_owned(), String::new(), started);
+    report.end(Outcome::NoChange, message);
+    report
 }
 
 /// The image a deploy rolls out: `source.image` as given, or else the app's
@@ -470,15 +471,8 @@ fn app_report(
     message: String,
     started: Instant,
 ) -> AppReport {
-    let mut report = AppReport::new(
-        &subject.name,
-        match g.target {
-            Target::Aws => "aws",
-            Target::Local => "local",
-        },
-        Outcome::Completed,
-    )
-    .with_outcome(Outcome::Completed, message);
+    let mut report = AppReport::new(&subject.name, g.target.name());
+    report.end(Outcome::Completed, message);
     report.cluster = subject.cluster.clone();
     report.service = subject.service.clone();
     report.image = Some(image);

@@ -38,8 +38,10 @@ pub use rollout::deploy;
 pub use status::status;
 pub use up::{down, up};
 
-/// The `target` of every local report.
-const TARGET: &str = "local";
+/// A report on `app` from the local platform, its outcome still to be set.
+fn report(app: &str) -> crate::report::AppReport {
+    crate::report::AppReport::new(app, crate::cli::Platform::Local.name())
+}
 
 /// The environment (`APP_ENV`) local containers run as, unless
 /// `--environment` says otherwise.

@@ -20,15 +20,15 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 
 use super::admin::AdminClient;
+use super::container;
 use super::error::Error;
 use super::fleet::{self, Fleet, FleetContainer};
 use super::images::{self, Build};
 use super::targets::{TargetState, TargetStatus};
-use super::{container, TARGET};
 use crate::apps::ResolvedApp;
-use crate::cli::{DeployArgs, GlobalArgs, Output};
+use crate::cli::{DeployArgs, GlobalArgs};
 use crate::progress::Progress;
-use crate::report::{AppReport, Outcome, Report};
+use crate::report::{AppReport, Details, Outcome, Report};
 
 /// How long past its deregistration delay a target may take to be
 /// reported drained before it is stopped anyway.
@@ -50,7 +50,6 @@ pub async fn deploy(
         fleet: &fleet,
         admin: &admin,
         args,
-        output: global.output,
     };
     let deploys = targets.iter().map(|target| deploy_app(&context, target));
     let reports = futures_util::future::join_all(deploys).await;
@@ -63,25 +62,16 @@ struct Context<'a> {
     fleet: &'a Fleet,
     admin: &'a AdminClient,
     args: &'a DeployArgs,
-    output: Output,
 }
 
 /// Deploys one app and reports how it ended.
 async fn deploy_app(context: &Context<'_>, target: &ResolvedApp) -> AppReport {
     let started = Instant::now();
-    let mut report = AppReport::new(target.name(), TARGET, Outcome::Error);
-    report.service = target.name().to_owned();
-    let outcome = run(context, target, &mut report).await;
-    let (outcome, message) = match outcome {
-        Ok(done) => done,
-        Err(err) => (
-            Outcome::of_error(crate::exit::code_of(&err)),
-            format!("{err:#}"),
-        ),
-    };
-    report = report.with_outcome(outcome, message);
-    report.duration_seconds = started.elapsed().as_secs_f64();
-    report
+    let mut report = super::report(target.name());
+    let result = run(context, target, &mut report)
+        .await
+        .map(|(outcome, message)| report.end(outcome, message));
+    report.finished(result, started)
 }
 
 /// The revision name shown for a local revision, in the ECS form
@@ -100,7 +90,6 @@ async fn run(
         fleet,
         admin,
         args,
-        output,
     } = *context;
     let app = target.name();
     let progress = Progress::spinner(app);
@@ -159,13 +148,7 @@ async fn run(
             revision,
         };
         let body = container::create_body(&taskdef, target, fleet, &placement)?;
-        // Stdout belongs to the JSON result when there is one.
-        let text = serde_json::to_string_pretty(&body)?;
-        if output == Output::Json {
-            eprintln!("{text}");
-        } else {
-            println!("{text}");
-        }
+        report.details = Some(Details::Container(Box::new(body)));
         return Ok((
             Outcome::DryRun,
             format!("would replace {} ({current_version}) with {new_name} ({version}); APP_PORT is picked per container", revision_name(target, current)),

@@ -12,9 +12,9 @@ use super::admin::AdminClient;
 use super::fleet;
 use super::table;
 use super::targets::{TargetState, TargetStatus};
-use super::TARGET;
-use crate::cli::{GlobalArgs, Output, StatusArgs};
-use crate::report::{AppReport, Outcome, Report};
+
+use crate::cli::{GlobalArgs, StatusArgs};
+use crate::report::{Details, Outcome, Report};
 
 /// `deployer status --target local`.
 pub async fn status(
@@ -49,11 +49,6 @@ pub async fn status(
             (reason.to_string(), statuses)
         }
     };
-    if global.output == Output::Text {
-        println!("{gateway_note}");
-        print!("{}", table::render(&configs, &statuses));
-    }
-
     let others = if containers.is_empty() {
         fleet::other_fleets(&docker, &fleet).await?
     } else {
@@ -62,12 +57,18 @@ pub async fn status(
     let reports = table::summarise(&configs, &statuses)
         .into_iter()
         .map(|summary| {
-            let mut report = AppReport::new(&summary.app, TARGET, Outcome::Completed);
-            let details = details(&configs, &summary, &containers, &statuses, &fleet);
+            let mut report = super::report(&summary.app);
+            let details = details(
+                &configs,
+                &summary,
+                &containers,
+                &statuses,
+                &fleet,
+                &gateway_note,
+            );
             report.image = details.image.clone();
-            report.details = serde_json::to_value(&details).ok();
-            if summary.revisions.is_empty() {
-                report.with_outcome(
+            let message = if summary.revisions.is_empty() {
+                (
                     Outcome::PreflightFailed,
                     format!(
                         "{} does not run in the local fleet at {}: start it with `deployer up`{}",
@@ -77,11 +78,14 @@ pub async fn status(
                     ),
                 )
             } else {
-                report.with_outcome(
+                (
                     Outcome::Completed,
                     format!("{}; {gateway_note}", summary.line()),
                 )
-            }
+            };
+            report.end(message.0, message.1);
+            report.details = Some(Details::LocalStatus(details));
+            report
         })
         .collect();
     Ok(Report::new("status", reports, started.elapsed()))
@@ -89,8 +93,8 @@ pub async fn status(
 
 /// One app's status in the JSON result, with the fields `deployer status`
 /// reports on ECS where the two mean the same thing.
-#[derive(Debug, Serialize)]
-struct AppStatus {
+#[derive(Debug, Clone, Serialize)]
+pub struct AppStatus {
     /// The fleet (its gateway's address), where ECS names the cluster.
     fleet: String,
     /// The newest revision, as `family:revision`.
@@ -103,10 +107,33 @@ struct AppStatus {
     target_groups: Vec<TargetGroupHealth>,
     /// Every target.
     targets: Vec<TargetStatus>,
+    /// The app's counts, for the table.
+    #[serde(skip)]
+    summary: table::AppSummary,
+    /// Where the gateway is, or why it does not answer.
+    #[serde(skip)]
+    gateway_note: String,
+}
+
+/// The apps' statuses as a person reads them: the gateway, then the table.
+pub fn text(apps: &[&AppStatus]) -> String {
+    let gateway = apps
+        .first()
+        .map(|a| a.gateway_note.as_str())
+        .unwrap_or_default();
+    let summaries: Vec<table::AppSummary> = apps.iter().map(|a| a.summary.clone()).collect();
+    let targets: Vec<TargetStatus> = apps
+        .iter()
+        .flat_map(|a| a.targets.iter().cloned())
+        .collect();
+    format!(
+        "{gateway}\n{}",
+        table::render_summaries(&summaries, &targets)
+    )
 }
 
 /// The targets of the app's target group, counted as on ECS.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct TargetGroupHealth {
     /// Targets per state (`healthy`, `unhealthy`, `draining`...).
     states: BTreeMap<String, usize>,
@@ -120,6 +147,7 @@ fn details(
     containers: &[fleet::FleetContainer],
     statuses: &[TargetStatus],
     fleet: &fleet::Fleet,
+    gateway_note: &str,
 ) -> AppStatus {
     let newest = containers
         .iter()
@@ -155,5 +183,7 @@ fn details(
         desired: summary.desired,
         target_groups: vec![TargetGroupHealth { states, problems }],
         targets,
+        summary: summary.clone(),
+        gateway_note: gateway_note.to_owned(),
     }
 }

@@ -83,8 +83,13 @@ pub fn summarise(apps: &[AppConfig], targets: &[TargetStatus]) -> Vec<AppSummary
 
 /// The whole table: the app lines, then the target rows.
 pub fn render(apps: &[AppConfig], targets: &[TargetStatus]) -> String {
+    render_summaries(&summarise(apps, targets), targets)
+}
+
+/// The table from counts made earlier.
+pub fn render_summaries(summaries: &[AppSummary], targets: &[TargetStatus]) -> String {
     let mut out = String::new();
-    for summary in summarise(apps, targets) {
+    for summary in summaries {
         out.push_str(&summary.line());
         out.push('\n');
     }

@@ -22,12 +22,12 @@ use super::gateway::{self, Gateway};
 use super::images::{self, Build};
 use super::rules::Rules;
 use super::targets::TargetGroups;
-use super::{container, discovery, http, live, LOCAL_ENVIRONMENT, TARGET};
+use super::{container, discovery, http, live, LOCAL_ENVIRONMENT};
 use crate::apps::{self, ResolvedApp};
 use crate::cli::{DownArgs, GlobalArgs, UpArgs};
 use crate::exit::Failure;
 use crate::progress::Progress;
-use crate::report::{AppReport, Outcome, Report};
+use crate::report::{Outcome, Report};
 
 /// How long the gateway waits for requests in flight when it stops.
 const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(15);
@@ -117,7 +117,8 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs, started: Instant) -> anyhow:
         .iter()
         .map(|t| {
             let count = removed.iter().filter(|c| c.app == t.name()).count();
-            let mut report = AppReport::new(t.name(), TARGET, Outcome::Completed).with_outcome(
+            let mut report = super::report(t.name());
+            report.end(
                 Outcome::Completed,
                 format!("stopped; {count} containers removed"),
             );
@@ -216,7 +217,8 @@ pub async fn down(
     let containers = fleet::list(&docker, &fleet).await?;
     if containers.is_empty() {
         let others = fleet::other_fleets(&docker, &fleet).await?;
-        let report = AppReport::new("", TARGET, Outcome::NoChange).with_outcome(
+        let mut report = super::report("");
+        report.end(
             Outcome::NoChange,
             format!(
                 "no containers of the fleet at {}{}",
@@ -241,8 +243,9 @@ pub async fn down(
                 .filter(|c| c.app == app)
                 .map(|c| c.name.as_str())
                 .collect();
-            AppReport::new(app, TARGET, Outcome::Completed)
-                .with_outcome(Outcome::Completed, format!("removed {}", names.join(", ")))
+            let mut report = super::report(app);
+            report.end(Outcome::Completed, format!("removed {}", names.join(", ")));
+            report
         })
         .collect();
     Ok(Report::new("down", reports, started.elapsed()))

@@ -15,7 +15,7 @@ pub mod render;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::apps::{self, ResolvedApp};
-use crate::cli::{GlobalArgs, LogsArgs, Output, Target};
+use crate::cli::{GlobalArgs, LogsArgs, Output, Platform};
 use crate::exit::Failure;
 use crate::report::{AppReport, Outcome, Report};
 
@@ -90,12 +90,8 @@ pub async fn logs(
             _ = tokio::signal::ctrl_c() => break,
         }
     }
-    let mut report = AppReport::new(
-        target.name(),
-        target_name(global.target),
-        Outcome::Completed,
-    )
-    .with_outcome(
+    let mut report = AppReport::new(target.name(), global.target.name());
+    report.end(
         Outcome::Completed,
         format!(
             "{} log events from {}",
@@ -107,13 +103,6 @@ pub async fn logs(
     report.service = target.service.clone();
     report.duration_seconds = started.elapsed().as_secs_f64();
     Ok(Report::new("logs", vec![report], started.elapsed()))
-}
-
-fn target_name(target: Target) -> &'static str {
-    match target {
-        Target::Aws => "aws",
-        Target::Local => "local",
-    }
 }
 
 /// Milliseconds since the epoch, now.
@@ -132,8 +121,8 @@ enum Source {
 impl Source {
     async fn open(global: &GlobalArgs) -> anyhow::Result<Self> {
         Ok(match global.target {
-            Target::Aws => Source::Aws(cloudwatch::CloudWatchLogs::new(global).await),
-            Target::Local => Source::Local(local::LocalLogs::connect().await?),
+            Platform::Aws => Source::Aws(cloudwatch::CloudWatchLogs::new(global).await),
+            Platform::Local => Source::Local(local::LocalLogs::connect().await?),
         })
     }
 
