@@ -382,6 +382,12 @@ pub struct LogsArgs {
 /// Parses `args`. Deploy flags given before a subcommand
 /// (`deployer --dry-run status`) would otherwise be ignored without a word,
 /// so they are refused.
+///
+/// clap's recipe for a default subcommand, `args_conflicts_with_subcommands`,
+/// does not fit here: with it, any flag before a subcommand, global ones
+/// included, makes clap read the subcommand as an app name, so
+/// `deployer --target local status` would deploy an app called `status`
+/// (the test `global_flags_may_come_before_the_subcommand` shows it).
 pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,

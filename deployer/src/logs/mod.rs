@@ -74,6 +74,9 @@ pub async fn logs(
     };
     let source = Source::open(global).await?;
     let mut printer = Printer::new(global.output);
+    // `--follow` ends on SIGINT or SIGTERM, with its result.
+    let mut signals = service_core::shutdown::Signals::register()
+        .map_err(|err| anyhow::anyhow!("cannot catch SIGINT and SIGTERM: {err}"))?;
     loop {
         let events = source.fetch(&target, &query).await?;
         for event in &events {
@@ -87,7 +90,7 @@ pub async fn logs(
         }
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
-            _ = tokio::signal::ctrl_c() => break,
+            _ = signals.recv() => break,
         }
     }
     let mut report = AppReport::new(target.name(), global.target.name());
