@@ -8,8 +8,9 @@ use std::process::{Command, Output};
 /// `deployer status service-b` with the AWS environment replaced by `env`;
 /// every credential source that could reach outside the machine is cut.
 fn status(env: &[(&str, &str)], home: &std::path::Path) -> Output {
+    let args = ["status", "service-b", "--cluster", "C"];
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
-    cmd.args(["status", "service-b", "--cluster", "C"])
+    cmd.args(args)
         .env(
             "DEPLOYER_CONFIG_DIR",
             test_harness::repo_root().join("config"),
@@ -43,14 +44,7 @@ fn status(env: &[(&str, &str)], home: &std::path::Path) -> Output {
     for (key, value) in env {
         cmd.env(key, value);
     }
-    let out = cmd.output().expect("run deployer");
-    eprintln!(
-        "--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    test_harness::run_echoed(&mut cmd, &args)
 }
 
 /// The lines of stderr that are not blank.

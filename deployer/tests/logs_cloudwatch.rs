@@ -92,14 +92,7 @@ impl Logs {
         for (key, value) in self.moto.env() {
             cmd.env(key, value);
         }
-        let out = cmd.output().expect("run deployer");
-        eprintln!(
-            "--- deployer {}: {}\n{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        test_harness::run_echoed(&mut cmd, args)
     }
 }
 

@@ -8,6 +8,12 @@ use std::time::Duration;
 use local_support::{wait_for, TestFleet, V1};
 use serde_json::Value;
 
+/// `deployer logs service-a --target local --since 10m` and `extra`.
+fn logs(fleet: &TestFleet, extra: &[&str]) -> std::process::Output {
+    let base = ["logs", "service-a", "--target", "local", "--since", "10m"];
+    fleet.run(&[&base[..], extra].concat())
+}
+
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -26,16 +32,7 @@ fn logs_merges_the_fleet_containers_of_one_app() {
     // The access log line reaches the container's output a moment later.
     let mut lines: Vec<Value> = Vec::new();
     let found = wait_for(Duration::from_secs(30), || {
-        let out = fleet.run(&[
-            "logs",
-            "service-a",
-            "--target",
-            "local",
-            "--since",
-            "10m",
-            "--output",
-            "json",
-        ]);
+        let out = logs(&fleet, &["--output", "json"]);
         if !out.status.success() {
             return false;
         }
@@ -65,7 +62,7 @@ fn logs_merges_the_fleet_containers_of_one_app() {
         .filter_map(|c| c.split_whitespace().next().map(str::to_owned))
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
-    let out = fleet.run(&["logs", "service-a", "--target", "local", "--since", "10m"]);
+    let out = logs(&fleet, &[]);
     let text = stdout(&out);
     for name in &names {
         assert!(
@@ -74,16 +71,7 @@ fn logs_merges_the_fleet_containers_of_one_app() {
             "{name}:\n{text}"
         );
     }
-    let out = fleet.run(&[
-        "logs",
-        "service-a",
-        "--target",
-        "local",
-        "--since",
-        "10m",
-        "--task",
-        &names[0],
-    ]);
+    let out = logs(&fleet, &["--task", &names[0]]);
     let text = stdout(&out);
     assert!(!text.is_empty());
     assert!(
@@ -93,18 +81,10 @@ fn logs_merges_the_fleet_containers_of_one_app() {
     );
 
     // --filter keeps the lines with every term.
-    let out = fleet.run(&[
-        "logs",
-        "service-a",
-        "--target",
-        "local",
-        "--since",
-        "10m",
-        "--output",
-        "json",
-        "--filter",
-        "logs-marker-7f3a",
-    ]);
+    let out = logs(
+        &fleet,
+        &["--output", "json", "--filter", "logs-marker-7f3a"],
+    );
     let filtered: Vec<&str> = std::str::from_utf8(&out.stdout)
         .expect("utf-8")
         .lines()

@@ -55,6 +55,21 @@ pub fn json_report(stdout: &[u8]) -> serde_json::Value {
     })
 }
 
+/// Runs `command` (a `deployer` given `args`) to the end, and echoes its
+/// exit, stdout and stderr on the test's output, where a failing test shows
+/// them.
+pub fn run_echoed(command: &mut std::process::Command, args: &[&str]) -> std::process::Output {
+    let out = command.output().expect("run deployer");
+    eprintln!(
+        "$ deployer {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -60,6 +60,17 @@ struct Entry {
     line: usize,
 }
 
+impl Entry {
+    /// The value of `expr`, read at `line` of `file`.
+    fn new(expr: &hcl::Expression, file: &Path, line: usize) -> Self {
+        Entry {
+            value: hcl::Value::from(expr.clone()),
+            file: file.to_owned(),
+            line,
+        }
+    }
+}
+
 /// Reads the settings from `infra_dir` and, when given, `tfvars`.
 pub fn load(infra_dir: &Path, tfvars: Option<&Path>) -> Result<Settings, CostError> {
     let mut entries = BTreeMap::new();
@@ -114,14 +125,7 @@ fn defaults(file: &Path, entries: &mut BTreeMap<String, Entry>) -> Result<(), Co
         };
         if let Some(attr) = block.body().attributes().find(|a| a.key() == "default") {
             let line = line_of(&text, &format!("variable \"{name}\"")).unwrap_or(0);
-            entries.insert(
-                name,
-                Entry {
-                    value: hcl::Value::from(attr.expr().clone()),
-                    file: file.to_owned(),
-                    line,
-                },
-            );
+            entries.insert(name, Entry::new(attr.expr(), file, line));
         }
     }
     Ok(())
@@ -152,14 +156,7 @@ fn assignments_text(
     for attr in body.attributes() {
         let name = attr.key().to_owned();
         let line = line_of(text, &name).unwrap_or(0);
-        entries.insert(
-            name,
-            Entry {
-                value: hcl::Value::from(attr.expr().clone()),
-                file: file.to_owned(),
-                line,
-            },
-        );
+        entries.insert(name, Entry::new(attr.expr(), file, line));
     }
     Ok(())
 }

@@ -97,6 +97,30 @@ async fn deploy_it(fake: &FakeEcs) -> AppReport {
     deploy_with(fake, opts()).await
 }
 
+/// Deploys with `interrupt` as the signal.
+async fn deploy_interruptible(
+    fake: &FakeEcs,
+    interrupt: &tokio_util::sync::CancellationToken,
+) -> AppReport {
+    deploy_with(
+        fake,
+        Options {
+            interrupt: Some(interrupt),
+            ..opts()
+        },
+    )
+    .await
+}
+
+/// A deploy that preflight refuses, saying `why`, with nothing changed.
+async fn refused_in_preflight(fake: &FakeEcs, why: &str) {
+    let before = mutations(fake).len();
+    let r = deploy_it(fake).await;
+    assert_eq!(r.outcome, Outcome::PreflightFailed, "{}", r.message);
+    assert!(r.message.contains(why), "{}", r.message);
+    assert_eq!(mutations(fake).len(), before);
+}
+
 fn serving(fake: &FakeEcs) -> String {
     let svc = fake.peek(CLUSTER, SERVICE);
     revision::name(
@@ -389,15 +413,7 @@ async fn the_same_image_during_a_rollout_is_busy_not_no_change() {
         old.task_definition = fake::td_arn("service-b:6");
         ds.push(old);
     });
-    let before = mutations(&fake).len();
-    let r = deploy_it(&fake).await;
-    assert_eq!(r.outcome, Outcome::PreflightFailed, "{}", r.message);
-    assert!(
-        r.message.contains("in the middle of a rollout"),
-        "{}",
-        r.message
-    );
-    assert_eq!(mutations(&fake).len(), before);
+    refused_in_preflight(&fake, "in the middle of a rollout").await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -513,14 +529,7 @@ async fn an_interrupt_mid_rollout_rolls_back_and_says_so() {
         signal.cancel();
     });
     let started = tokio::time::Instant::now();
-    let r = deploy_with(
-        &fake,
-        Options {
-            interrupt: Some(&token),
-            ..opts()
-        },
-    )
-    .await;
+    let r = deploy_interruptible(&fake, &token).await;
     assert_eq!(r.outcome, Outcome::Interrupted, "{}", r.message);
     assert_eq!(r.exit_code(), 9);
     assert_eq!(r.rolled_back_to.as_deref(), Some("service-b:6"));
@@ -546,14 +555,7 @@ async fn an_interrupted_rollback_says_what_is_still_in_flight() {
     let token = tokio_util::sync::CancellationToken::new();
     token.cancel();
     // Cancelled before the update: nothing changes on ECS.
-    let r = deploy_with(
-        &fake,
-        Options {
-            interrupt: Some(&token),
-            ..opts()
-        },
-    )
-    .await;
+    let r = deploy_interruptible(&fake, &token).await;
     assert_eq!(r.outcome, Outcome::Interrupted, "{}", r.message);
     assert!(fake.calls_of("UpdateService").is_empty());
     assert!(
@@ -570,14 +572,7 @@ async fn an_interrupted_rollback_says_what_is_still_in_flight() {
         tokio::time::sleep(Duration::from_secs(7)).await;
         signal.cancel();
     });
-    let r = deploy_with(
-        &fake,
-        Options {
-            interrupt: Some(&fresh),
-            ..opts()
-        },
-    )
-    .await;
+    let r = deploy_interruptible(&fake, &fresh).await;
     assert_eq!(r.outcome, Outcome::Interrupted, "{}", r.message);
     assert!(r.message.contains("still in flight"), "{}", r.message);
     assert_eq!(r.rolled_back_to, None);
@@ -930,15 +925,7 @@ async fn preflight_refuses_to_deploy_over_a_rollout_in_progress() {
     fake.update_service(CLUSTER, SERVICE, &fake::td_arn("service-b:5"))
         .await
         .expect("updates");
-    let before = mutations(&fake).len();
-    let r = deploy_it(&fake).await;
-    assert_eq!(r.outcome, Outcome::PreflightFailed, "{}", r.message);
-    assert!(
-        r.message.contains("in the middle of a rollout"),
-        "{}",
-        r.message
-    );
-    assert_eq!(mutations(&fake).len(), before);
+    refused_in_preflight(&fake, "in the middle of a rollout").await;
 }
 
 #[tokio::test(start_paused = true)]

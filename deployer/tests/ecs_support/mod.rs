@@ -244,16 +244,7 @@ impl World {
 
     /// Runs the real `deployer` against the proxy, on `cluster`.
     pub fn deployer_in(&self, cluster: &str, args: &[&str]) -> Output {
-        let mut cmd = self.command(cluster, args);
-        let out = cmd.output().expect("run deployer");
-        eprintln!(
-            "$ deployer {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        test_harness::run_echoed(&mut self.command(cluster, args), args)
     }
 
     fn command(&self, cluster: &str, args: &[&str]) -> Command {

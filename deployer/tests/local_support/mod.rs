@@ -186,14 +186,7 @@ impl TestFleet {
 
     /// Runs `deployer args...` to the end; its stderr is echoed.
     pub fn run(&self, args: &[&str]) -> Output {
-        let out = self.deployer().args(args).output().expect("run deployer");
-        eprintln!(
-            "--- deployer {}: {}\n{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        test_harness::run_echoed(self.deployer().args(args), args)
     }
 
     /// Starts `deployer up --no-build --tag <tag> <apps>`; its output goes
