@@ -33,9 +33,10 @@ COPY telemetry/Cargo.toml telemetry/
 COPY service-core/Cargo.toml service-core/
 COPY service-a/Cargo.toml service-a/
 COPY service-b/Cargo.toml service-b/
+COPY local-gateway/Cargo.toml local-gateway/
 COPY deployer/Cargo.toml deployer/
 COPY test-harness/Cargo.toml test-harness/
-RUN for crate in config telemetry service-core deployer test-harness; do \
+RUN for crate in config telemetry service-core local-gateway deployer test-harness; do \
         mkdir -p "$crate/src" && touch "$crate/src/lib.rs"; \
     done \
     && for crate in service-a service-b deployer; do \

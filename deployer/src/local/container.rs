@@ -21,6 +21,8 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use local_gateway::labels;
+
 use super::fleet::{self, Fleet, FleetContainer};
 use crate::apps::ResolvedApp;
 use crate::exit::Failure;
@@ -197,7 +199,7 @@ async fn start_one(
     index: usize,
 ) -> anyhow::Result<FleetContainer> {
     let placement = Placement {
-        name: fleet.container_name(target.name(), revision, index),
+        name: fleet::container_name(fleet, target.name(), revision, index),
         port: free_port()?,
         revision,
     };
@@ -206,7 +208,7 @@ async fn start_one(
     let version = body
         .labels
         .as_ref()
-        .and_then(|l| l.get(fleet::LABEL_VERSION).cloned())
+        .and_then(|l| l.get(labels::VERSION).cloned())
         .unwrap_or_default();
     let options = CreateContainerOptionsBuilder::default()
         .name(&placement.name)
@@ -397,11 +399,11 @@ mod tests {
         assert_eq!(body.stop_timeout, Some(30));
 
         let labels = body.labels.expect("labels");
-        assert_eq!(labels[fleet::LABEL_FLEET], "127.0.0.1:8080");
-        assert_eq!(labels[fleet::LABEL_APP], "service-b");
-        assert_eq!(labels[fleet::LABEL_PORT], "41234");
-        assert_eq!(labels[fleet::LABEL_VERSION], "v7");
-        assert_eq!(labels[fleet::LABEL_REVISION], "3");
+        assert_eq!(labels[labels::FLEET], "127.0.0.1:8080");
+        assert_eq!(labels[labels::APP], "service-b");
+        assert_eq!(labels[labels::PORT], "41234");
+        assert_eq!(labels[labels::VERSION], "v7");
+        assert_eq!(labels[labels::REVISION], "3");
     }
 
     #[test]

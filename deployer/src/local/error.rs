@@ -1,81 +1,12 @@
 //! What goes wrong in the local target, as values: each variant's message
 //! is the sentence a person reads in a report or a log line.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 /// An error of the local target.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A request could not be built.
-    #[error("bad request: {0}")]
-    Request(#[source] axum::http::Error),
-    /// The peer did not answer before the deadline.
-    #[error("no answer within {}", humantime::format_duration(*.0))]
-    NoAnswer(Duration),
-    /// The connection or the exchange failed; the innermost cause, which is
-    /// the one a person recognises (`Connection refused (os error 111)`).
-    #[error("{0}")]
-    Exchange(String),
-    /// The gateway's admin address is not a URI.
-    #[error("bad admin address: {0}")]
-    AdminAddress(#[source] axum::http::uri::InvalidUri),
-    /// Nothing answers on the gateway's admin endpoint.
-    #[error("the gateway at {gateway} does not answer ({cause}): is `deployer up` running?")]
-    GatewayDown {
-        /// The gateway.
-        gateway: SocketAddr,
-        /// Why the call failed.
-        cause: Box<Error>,
-    },
-    /// The admin endpoint refused a call.
-    #[error("the gateway at {gateway} answered {path} with HTTP {status}: {body}")]
-    GatewayRefused {
-        /// The gateway.
-        gateway: SocketAddr,
-        /// The admin path called.
-        path: String,
-        /// The HTTP status.
-        status: u16,
-        /// The answer's body, trimmed.
-        body: String,
-    },
-    /// The answer is not the admin API's JSON.
-    #[error("the gateway at {gateway} is not a deployer gateway: {path}: {source}")]
-    NotAGateway {
-        /// The gateway.
-        gateway: SocketAddr,
-        /// The admin path called.
-        path: String,
-        /// Why the answer does not parse.
-        source: serde_json::Error,
-    },
-    /// The gateway at the address serves another fleet.
-    #[error("the gateway at {gateway} serves the fleet {serves}, not {expected}")]
-    OtherFleet {
-        /// The gateway.
-        gateway: SocketAddr,
-        /// The fleet it serves.
-        serves: String,
-        /// The fleet asked for.
-        expected: String,
-    },
-    /// A container of the fleet lacks one of its labels.
-    #[error("label {0} is missing")]
-    MissingLabel(String),
-    /// A container label holds something else than it should.
-    #[error("label {key}={value} is not {expected}")]
-    BadLabel {
-        /// The label.
-        key: String,
-        /// Its value.
-        value: String,
-        /// What it should be (`a number`, `a port`).
-        expected: &'static str,
-    },
-    /// The engine listed a container without an id.
-    #[error("the engine gave no id")]
-    NoContainerId,
+    /// The gateway, its admin API or the fleet's labels.
+    #[error(transparent)]
+    Gateway(#[from] local_gateway::Error),
     /// A new container stopped, or the engine could not say.
     #[error("{0}")]
     ContainerDied(String),

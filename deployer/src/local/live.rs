@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use app_config::AppConfig;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use local_gateway::api::TargetStatus;
+use local_gateway::targets::TargetGroups;
 
 use super::table;
-use super::targets::{TargetGroups, TargetStatus};
 
 /// How often the view is refreshed.
 const REFRESH: Duration = Duration::from_millis(500);
@@ -177,7 +178,7 @@ fn changes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::targets::TargetState;
+    use local_gateway::api::TargetState;
 
     fn status(id: &str, state: TargetState) -> (String, TargetStatus) {
         (

@@ -1,34 +1,26 @@
 //! The local target: the fleet on the local Docker engine behind a gateway
-//! that applies the load balancer's rules.
+//! that applies the load balancer's rules. The gateway itself (rules,
+//! health checks, target groups, discovery, the proxy and its admin API) is
+//! the `local-gateway` crate; this module runs it and drives the fleet.
 //!
 //! * [`up`]: `deployer up` runs the fleet and its gateway; `deployer down`
 //!   removes what a dead `up` left.
 //! * [`rollout`]: `deployer <app> --target local`, the deploy cycle.
 //! * [`status`]: `deployer status --target local`.
 //!
-//! The parts: [`fleet`] (which containers belong to a fleet, by label),
-//! [`container`] (task definition to container), [`images`], [`rules`]
-//! (listener rules), [`health`] (target health checks), [`targets`] (the
-//! target groups), [`discovery`] (targets from the engine), [`gateway`]
-//! (the proxy), [`admin`] (the gateway's admin endpoint), [`table`] and
-//! [`live`] (what a person sees), [`http`] (the one HTTP client), and
-//! [`error`] (what goes wrong, as values).
+//! The container controller: [`fleet`] (which fleet a command means, the
+//! labels and names of its containers), [`container`] (task definition to
+//! container) and [`images`]. What a person sees: [`table`] and [`live`].
+//! And [`error`] (what goes wrong, as values).
 
-pub mod admin;
 pub mod container;
-pub mod discovery;
 pub mod error;
 pub mod fleet;
-pub mod gateway;
-pub mod health;
-pub mod http;
 pub mod images;
 pub mod live;
 pub mod rollout;
-pub mod rules;
 pub mod status;
 pub mod table;
-pub mod targets;
 #[cfg(test)]
 mod testing;
 pub mod up;
@@ -54,7 +46,7 @@ async fn open(
     names: &[String],
 ) -> anyhow::Result<(Vec<crate::apps::ResolvedApp>, fleet::Fleet, bollard::Docker)> {
     let targets = crate::apps::resolve(global, names, LOCAL_ENVIRONMENT)?;
-    let fleet = fleet::Fleet::from_env()?;
+    let fleet = fleet::from_env()?;
     let docker = crate::docker::connect().await?;
     Ok((targets, fleet, docker))
 }

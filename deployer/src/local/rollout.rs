@@ -18,13 +18,13 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
+use local_gateway::api::{TargetState, TargetStatus};
+use local_gateway::client::AdminClient;
 
-use super::admin::AdminClient;
 use super::container;
 use super::error::Error;
 use super::fleet::{self, Fleet, FleetContainer};
 use super::images::{self, Build};
-use super::targets::{TargetState, TargetStatus};
 use crate::apps::ResolvedApp;
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::progress::Progress;
@@ -143,7 +143,7 @@ async fn run(
     if args.dry_run {
         let taskdef = crate::taskdef::baseline(target, &image, &version)?;
         let placement = container::Placement {
-            name: fleet.container_name(app, revision, 1),
+            name: fleet::container_name(fleet, app, revision, 1),
             port: 0,
             revision,
         };

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use local_gateway::api::{TargetState, TargetStatus};
+use local_gateway::client::AdminClient;
 use serde::Serialize;
 
-use super::admin::AdminClient;
 use super::fleet;
 use super::table;
-use super::targets::{TargetState, TargetStatus};
 
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::report::{Details, Outcome, Report};

@@ -7,8 +7,7 @@ use std::collections::BTreeSet;
 
 use app_config::AppConfig;
 use comfy_table::{presets, Table};
-
-use super::targets::{TargetState, TargetStatus};
+use local_gateway::api::{TargetState, TargetStatus};
 
 /// One app's counts.
 #[derive(Debug, Clone, PartialEq, Eq)]

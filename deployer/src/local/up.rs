@@ -13,16 +13,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bollard::Docker;
+use local_gateway::gateway::{self, Gateway};
+use local_gateway::rules::Rules;
+use local_gateway::targets::TargetGroups;
+use local_gateway::{discovery, http};
 use service_core::shutdown::Signals;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::fleet::{self, Fleet};
-use super::gateway::{self, Gateway};
 use super::images::{self, Build};
-use super::rules::Rules;
-use super::targets::TargetGroups;
-use super::{container, discovery, http, live, LOCAL_ENVIRONMENT};
+use super::{container, live, LOCAL_ENVIRONMENT};
 use crate::apps::{self, ResolvedApp};
 use crate::cli::{DownArgs, GlobalArgs, UpArgs};
 use crate::exit::Failure;
@@ -36,7 +37,7 @@ const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(15);
 pub async fn up(global: &GlobalArgs, args: &UpArgs, started: Instant) -> anyhow::Result<Report> {
     let targets = apps::resolve(global, &args.apps, LOCAL_ENVIRONMENT)?;
     let configs: Vec<app_config::AppConfig> = targets.iter().map(|t| t.config.clone()).collect();
-    let rules = Rules::new(&configs)?;
+    let rules = Rules::new(&configs).map_err(|err| Failure::bad_input(err.to_string()))?;
     let tag = images::tag(args.tag.as_deref(), &args.context)?;
     let docker = crate::docker::connect().await?;
     // Signals are caught from here on, so that a Ctrl-C while containers
@@ -212,7 +213,7 @@ pub async fn down(
     _args: &DownArgs,
     started: Instant,
 ) -> anyhow::Result<Report> {
-    let fleet = Fleet::from_env()?;
+    let fleet = fleet::from_env()?;
     let docker = crate::docker::connect().await?;
     let containers = fleet::list(&docker, &fleet).await?;
     if containers.is_empty() {

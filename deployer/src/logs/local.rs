@@ -21,7 +21,7 @@ pub struct LocalLogs {
 
 impl LocalLogs {
     pub async fn connect() -> anyhow::Result<Self> {
-        let fleet = Fleet::from_env()?;
+        let fleet = fleet::from_env()?;
         let docker = crate::docker::connect().await?;
         Ok(LocalLogs { docker, fleet })
     }

@@ -11,7 +11,7 @@ use app_config::{AppConfig, HealthCheck};
 use axum::http::{Method, Uri};
 use serde::{Deserialize, Serialize};
 
-use super::http::{self, Client};
+use crate::http::{self, Client};
 
 /// What the checks say about a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

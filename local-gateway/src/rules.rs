@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use wildmatch::WildMatch;
 
-use crate::exit::Failure;
+use crate::error::Error;
 
 /// The listener's default action: status of the fixed response.
 pub const FIXED_RESPONSE_STATUS: StatusCode = StatusCode::NOT_FOUND;
@@ -53,7 +53,7 @@ pub struct Rules {
 impl Rules {
     /// The rules of `apps`. Two rules with one priority would make the order
     /// ambiguous (and the ALB refuses them), so that is an error naming both.
-    pub fn new(apps: &[AppConfig]) -> Result<Self, Failure> {
+    pub fn new(apps: &[AppConfig]) -> Result<Self, Error> {
         let mut rules: Vec<Rule> = apps
             .iter()
             .flat_map(|app| {
@@ -71,15 +71,13 @@ impl Rules {
             .collect();
         rules.sort_by_key(|r| r.priority);
         if let Some(pair) = rules.windows(2).find(|w| w[0].priority == w[1].priority) {
-            return Err(Failure::bad_input(format!(
-                "listener rule priority {} is used by both {} ({}) and {} ({}): \
-                 priorities must be unique across apps",
-                pair[0].priority,
-                pair[0].microservice,
-                pair[0].app,
-                pair[1].microservice,
-                pair[1].app
-            )));
+            return Err(Error::SharedPriority {
+                priority: pair[0].priority,
+                first: pair[0].microservice.clone(),
+                first_app: pair[0].app.clone(),
+                second: pair[1].microservice.clone(),
+                second_app: pair[1].app.clone(),
+            });
         }
         Ok(Rules { rules })
     }
@@ -113,7 +111,7 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::testing::shipped;
+    use crate::testing::shipped;
 
     #[test]
     fn the_shipped_apps_route_by_prefix() {
@@ -159,12 +157,10 @@ mod tests {
         let a = shipped("service-a");
         let mut b = shipped("service-b");
         b.microservices[1].priority = 110;
-        let err = Rules::new(&[a, b]).expect_err("clash");
+        let err = Rules::new(&[a, b]).expect_err("clash").to_string();
         assert!(
-            err.message.contains("security (service-a)")
-                && err.message.contains("payment (service-b)"),
-            "{}",
-            err.message
+            err.contains("security (service-a)") && err.contains("payment (service-b)"),
+            "{err}"
         );
     }
 

@@ -21,10 +21,10 @@ use axum::Router;
 use http_body_util::BodyExt;
 use tokio::net::TcpListener;
 
-use super::admin;
-use super::http::{self, Client};
-use super::rules::{self, Rules};
-use super::targets::TargetGroups;
+use crate::admin::{self, Admin};
+use crate::http::{self, Client};
+use crate::rules::{self, Rules};
+use crate::targets::TargetGroups;
 
 /// The ALB's default idle timeout: how long a target may take to answer.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -46,7 +46,11 @@ pub struct Gateway {
 
 /// The gateway's router: the admin endpoint, and the proxy for the rest.
 pub fn router(gateway: Arc<Gateway>) -> Router {
-    admin::routes().fallback(proxy).with_state(gateway)
+    let admin = Admin {
+        fleet: gateway.fleet.clone(),
+        registry: Arc::clone(&gateway.registry),
+    };
+    admin::routes(admin).fallback(proxy).with_state(gateway)
 }
 
 /// Serves `gateway` on `listener` until `shutdown` completes, then lets the
@@ -180,8 +184,8 @@ fn forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, listener_port: u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::fleet::FleetContainer;
-    use crate::local::health::Verdict;
+    use crate::fleet::FleetContainer;
+    use crate::health::Verdict;
     use axum::http::Method;
 
     /// An upstream that echoes what the gateway forwarded.
@@ -202,11 +206,11 @@ mod tests {
 
     /// A gateway for service-b with one target at `target`, healthy or not.
     async fn gateway(target: SocketAddr, healthy: bool) -> (SocketAddr, Arc<TargetGroups>) {
-        let app = crate::local::testing::shipped("service-b");
+        let app = crate::testing::shipped("service-b");
         let registry = Arc::new(TargetGroups::new(std::slice::from_ref(&app)));
         registry.sync(vec![FleetContainer {
             name: "service-b-1".into(),
-            ..crate::local::testing::container("t1", "service-b", target.port())
+            ..crate::testing::container("t1", "service-b", target.port())
         }]);
         if healthy {
             for _ in 0..app.health_check.healthy_threshold {
@@ -273,18 +277,15 @@ mod tests {
     async fn the_admin_endpoint_reports_and_deregisters_targets() {
         let target = upstream().await;
         let (addr, _) = gateway(target, true).await;
-        let admin = crate::local::admin::AdminClient::new(crate::local::fleet::Fleet::new(addr));
+        let admin = crate::client::AdminClient::new(crate::fleet::Fleet::new(addr));
         let view = admin.view().await.expect("view");
         assert_eq!(view.fleet, addr.to_string());
         assert_eq!(view.targets.len(), 1);
-        assert_eq!(
-            view.targets[0].state,
-            crate::local::targets::TargetState::Healthy
-        );
+        assert_eq!(view.targets[0].state, crate::api::TargetState::Healthy);
         let status = admin.deregister("t1").await.expect("deregistered");
         assert_eq!(
             status.state,
-            crate::local::targets::TargetState::Unused,
+            crate::api::TargetState::Unused,
             "idle: drained at once"
         );
         assert_eq!(get(addr, "/finance").await.0, 503);

@@ -1,6 +1,6 @@
 //! How the gateway learns its targets: from the engine, the way Traefik's
 //! Docker provider does. Every container labelled with this fleet is a
-//! target of its app (see [`super::fleet`]); a container event for the
+//! target of its app (see [`crate::labels`]); a container event for the
 //! fleet is the doorbell, and a fresh listing is the truth, so a missed or
 //! reordered event costs nothing. A listing also runs every few seconds in
 //! case the event stream itself breaks.
@@ -10,7 +10,7 @@
 //! It is deregistered when it is removed, or through the admin endpoint.
 //!
 //! Registrations and health changes are logged at debug level: the live
-//! view of `deployer up` reports them itself (see [`super::live`]).
+//! view of `deployer up` reports them itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,10 +22,12 @@ use futures_util::StreamExt;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::fleet::{self, Fleet, FleetContainer};
-use super::health::Check;
-use super::http::Client;
-use super::targets::TargetGroups;
+use crate::error;
+use crate::fleet::{self, Fleet, FleetContainer};
+use crate::health::Check;
+use crate::http::Client;
+use crate::labels;
+use crate::targets::TargetGroups;
 
 /// How often the targets are listed even without events.
 const RESYNC_EVERY: Duration = Duration::from_secs(5);
@@ -48,7 +50,7 @@ pub async fn run(
             ("type".to_owned(), vec!["container".to_owned()]),
             (
                 "label".to_owned(),
-                vec![format!("{}={}", fleet::LABEL_FLEET, fleet.label())],
+                vec![format!("{}={}", labels::FLEET, fleet.label())],
             ),
         ]);
         let mut events = docker.events(Some(
@@ -92,7 +94,7 @@ async fn sync(
     let containers = match fleet::list(docker, fleet).await {
         Ok(containers) => containers,
         Err(err) => {
-            tracing::warn!(error = %format!("{err:#}"), "cannot list the fleet's targets");
+            tracing::warn!(error = %error::chain(&err), "cannot list the fleet's targets");
             return;
         }
     };

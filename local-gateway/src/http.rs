@@ -1,6 +1,5 @@
-//! The HTTP client every part of the local target uses: the gateway to
-//! proxy and to probe targets, the deployer to talk to the gateway's admin
-//! endpoint. It is hyper-util's pooled client, so keep-alive connections to
+//! The HTTP client every part of the gateway uses: the proxy, the health
+//! checks, and the admin client. It is hyper-util's pooled client, so keep-alive connections to
 //! each target are reused under load.
 
 use std::time::Duration;
@@ -14,7 +13,7 @@ use hyper_util::rt::TokioExecutor;
 pub use service_core::client::innermost as describe;
 use service_core::client::GetError;
 
-use super::error::Error;
+use crate::error::Error;
 
 /// The client type: plain HTTP on 127.0.0.1, axum bodies.
 pub type Client = hyper_util::client::legacy::Client<HttpConnector, Body>;
