@@ -142,32 +142,38 @@ for app in service-a service-b; do
     per_task+=("$app|$rps|$cpu|$target|$(awk -v r="$rps" -v c="$cpu" -v t="$target" 'BEGIN { printf "%d", r * c / 1024 * t / 100 }')")
 done
 
-{
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-        app route log "req/s" "p99 ms" "req/s vs baseline" "p99 vs baseline" "idle RSS MiB" "start to healthy ms" "image MiB"
-    printf '|%s\n' "---|---|---|---:|---:|---:|---:|---:|---:|---:|"
-    for row in "${medians[@]}"; do
-        IFS='|' read -r -a f <<<"$row"
-        # shellcheck disable=SC2016 # the backticks are Markdown
-        printf '| %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${f[@]}"
+# row CELL... : one row of a Markdown table.
+row() {
+    printf '| %s ' "$@"
+    echo '|'
+}
+# table CODE ALIGN HEADER... : a Markdown table of the |-separated records
+# on stdin, under HEADER; ALIGN is its separator row. CODE `code` puts each
+# record's second cell (a route) in backticks, `plain` leaves it.
+table() {
+    local code=$1 align=$2 f
+    shift 2
+    row "$@"
+    echo "$align"
+    while IFS='|' read -r -a f; do
+        [[ $code == plain ]] || f[1]="\`${f[1]}\`"
+        row "${f[@]}"
     done
+}
+
+{
+    printf '%s\n' "${medians[@]}" | table code "|---|---|---|---:|---:|---:|---:|---:|---:|---:|" \
+        app route log "req/s" "p99 ms" "req/s vs baseline" "p99 vs baseline" "idle RSS MiB" "start to healthy ms" "image MiB"
     echo
     echo "Spread over the $ROUNDS rounds (min-max):"
     echo
-    printf '| %s | %s | %s | %s | %s | %s |\n' app route log "req/s vs baseline" "p99 vs baseline" "start to healthy ms"
-    printf '|%s\n' "---|---|---|---:|---:|---:|"
     for key in "${keys[@]}"; do
-        IFS='|' read -r -a f <<<"$key"
-        # shellcheck disable=SC2016 # the backticks are Markdown
-        printf '| %s | `%s` | %s | %s | %s | %s |\n' "${f[@]}" "$(spread "$key" 7)" "$(spread "$key" 8)" "$(spread "$key" 10)"
-    done
+        echo "$key|$(spread "$key" 7)|$(spread "$key" 8)|$(spread "$key" 10)"
+    done | table code "|---|---|---|---:|---:|---:|" \
+        app route log "req/s vs baseline" "p99 vs baseline" "start to healthy ms"
     echo
-    printf '| %s | %s | %s | %s | %s |\n' app "one-core req/s (info route, JSON log)" "task CPU units" "scaling cpu_target %" "req/s per task at the target"
-    printf '|%s\n' "---|---:|---:|---:|---:|"
-    for row in "${per_task[@]}"; do
-        IFS='|' read -r -a f <<<"$row"
-        printf '| %s | %s | %s | %s | %s |\n' "${f[@]}"
-    done
+    printf '%s\n' "${per_task[@]}" | table plain "|---|---:|---:|---:|---:|" \
+        app "one-core req/s (info route, JSON log)" "task CPU units" "scaling cpu_target %" "req/s per task at the target"
     echo
     echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, wrk on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION; $ROUNDS rounds."
 } | tee -a "$BENCH_LOG"

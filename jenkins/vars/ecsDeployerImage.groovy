@@ -18,22 +18,6 @@ String repository() {
     return name ?: 'ecs-pipeline-deployer'
 }
 
-/** [run: boolean, why: String]: whether deployer's sources changed, as ecsScope decides for an app. */
-Map decide() {
-    if (!ecsScope.triggeredByScm(currentBuild.getBuildCauses())) {
-        return [run: true, why: 'started by hand or by another job']
-    }
-    List<String> paths = ecsScope.changedPaths(currentBuild.changeSets)
-    if (!paths) {
-        return [run: true, why: 'no change list (the first build of the job)']
-    }
-    List<String> touched = paths.findAll { String path -> sources().any { path.startsWith(it) } }
-    if (touched) {
-        return [run: true, why: "changed: ${touched.take(5).join(', ')}"]
-    }
-    return [run: false, why: "no change to deployer's sources (${sources().join(', ')})"]
-}
-
 /** The image tag: the short SHA of the last commit that touched deployer's sources. */
 String sourcesTag() {
     // In the jnlp container, whose user owns the checkout.
@@ -98,11 +82,9 @@ void call() {
                                 deployerImage: ecsSettings.deployerImage(),
                             ]
                         }
-                        state.scope = decide()
-                        echo("deployer image: ${state.scope.run ? 'building' : 'nothing to build'}: ${state.scope.why}")
-                        if (!state.scope.run) {
-                            currentBuild.description = "deployer image: nothing built, ${state.scope.why}"
-                        }
+                        state.scope = ecsScope.touches("deployer's sources", sources())
+                        ecsScope.announce('deployer image', state.scope,
+                            [verb: 'build', going: 'building', done: 'built'])
                     }
                 }
             }
@@ -139,8 +121,7 @@ void call() {
                                     "deployer image ${state.push.image} was already pushed; " +
                                         'the build that pushed it printed its digest' :
                                     "deployer image pushed; pin it as DEPLOYER_IMAGE=${state.push.image}"
-                                echo(line)
-                                currentBuild.description = line
+                                ecsDescribe(line)
                             }
                         }
                     }
@@ -150,9 +131,7 @@ void call() {
         post {
             unsuccessful {
                 script {
-                    String summary = "${currentBuild.currentResult}: deployer image, stage ${state.stage}"
-                    echo(summary)
-                    currentBuild.description = summary
+                    ecsDescribe("${currentBuild.currentResult}: deployer image, stage ${state.stage}")
                 }
             }
         }

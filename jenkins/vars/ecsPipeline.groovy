@@ -67,10 +67,7 @@ void call(Map config) {
                         // A set IMAGE_TAG is the tag; otherwise Build & tag sets it.
                         state.tag = state.settings.imageTag
                         state.scope = ecsScope.decide(app, state.settings.imageTag)
-                        echo("${app}: ${state.scope.run ? 'deploying' : 'nothing to deploy'}: ${state.scope.why}")
-                        if (!state.scope.run) {
-                            currentBuild.description = "${app}: nothing deployed, ${state.scope.why}"
-                        }
+                        ecsScope.announce(app, state.scope, [verb: 'deploy', going: 'deploying', done: 'deployed'])
                     }
                 }
             }
@@ -195,9 +192,7 @@ void call(Map config) {
             // Failed, aborted (by hand or by the timeout) or unstable.
             unsuccessful {
                 script {
-                    String summary = summary(state)
-                    echo(summary)
-                    currentBuild.description = summary
+                    ecsDescribe(summary(state))
                 }
             }
         }

@@ -16,6 +16,16 @@ Map decide(String app, String imageTag) {
     if (imageTag) {
         return [run: true, why: "IMAGE_TAG ${imageTag} is redeployed"]
     }
+    return touches("${app}'s inputs", inputs(app))
+}
+
+/**
+ * [run: boolean, why: String]: whether the build's commits touch one of
+ * `prefixes`, the paths of `what` (such as "service-a's inputs"). A build
+ * that a person or another job started runs, as does one without a change
+ * list.
+ */
+Map touches(String what, List<String> prefixes) {
     if (!triggeredByScm(currentBuild.getBuildCauses())) {
         return [run: true, why: 'started by hand or by another job']
     }
@@ -23,12 +33,24 @@ Map decide(String app, String imageTag) {
     if (!paths) {
         return [run: true, why: 'no change list (the first build of the job)']
     }
-    List<String> prefixes = inputs(app)
     List<String> touched = paths.findAll { String path -> prefixes.any { path.startsWith(it) } }
     if (touched) {
         return [run: true, why: "changed: ${touched.take(5).join(', ')}"]
     }
-    return [run: false, why: "no change to ${app}'s inputs (${prefixes.join(', ')})"]
+    return [run: false, why: "no change to ${what} (${prefixes.join(', ')})"]
+}
+
+/**
+ * Logs whether the build goes on and why, as "<subject>: <going>: <why>"
+ * or "<subject>: nothing to <verb>: <why>"; a build that ends here says
+ * "<subject>: nothing <done>, <why>" in its description.
+ */
+void announce(String subject, Map scope, Map words) {
+    String doing = scope.run ? words.going : "nothing to ${words.verb}"
+    echo("${subject}: ${doing}: ${scope.why}")
+    if (!scope.run) {
+        currentBuild.description = "${subject}: nothing ${words.done}, ${scope.why}"
+    }
 }
 
 /** Whether every cause of the build is an SCM trigger (polling or a push webhook). */

@@ -24,6 +24,9 @@ IMPLIED = {
 # ecr:GetAuthorizationToken: the registry API of `deployer push` (layer
 # upload, manifest put, and the manifest reads a push starts with), and of
 # the preflight platform check (manifest, then the image config blob).
+# Stated here rather than read from modules/iam: read from the policy, every
+# action of its ECR statements would count as called, and the check that the
+# policy allows nothing more than deployer and its engine use could not fail.
 ENGINE = {
     "ecr:BatchCheckLayerAvailability",
     "ecr:InitiateLayerUpload",

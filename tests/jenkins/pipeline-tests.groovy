@@ -179,6 +179,28 @@ test("a README configuration that allows version overrides fails the harness") {
 
 // ---- planted mistakes in a copy of the library
 
+// The problems `check` finds in a copy of the library with one planted
+// change: `change.from` replaced by `change.to` in `change.file`. The text
+// must stand there `change.count` times (once by default); when it does
+// not, that is the test's problem, and `check` does not run.
+Closure<List<String>> planted = { String kind, Map change, Closure<List<String>> check ->
+    File copy = File.createTempDir('library', '')
+    try {
+        copyTree(library, copy)
+        File file = new File(copy, change.file)
+        String text = file.text
+        int expected = change.count ?: 1
+        int count = text.count(change.from)
+        if (count != expected) {
+            return ["the ${kind}'s text occurs ${count} times in ${change.file}, expected ${expected}".toString()]
+        }
+        file.text = text.replace(change.from, change.to)
+        return check.call(copy)
+    } finally {
+        copy.deleteDir()
+    }
+}
+
 List<Map> mistakes = [
     [what: 'deploy without --result-file', scenario: 'a build of the checked-out commit', file: 'vars/ecsDeployer.groovy',
      from: "'--timeout', '15m', '--result-file', resultFile(),", to: "'--timeout', '15m',",
@@ -274,23 +296,12 @@ List<Map> mistakes = [
 ]
 for (Map mistake in mistakes) {
     test("the harness catches ${mistake.what}") {
-        File copy = File.createTempDir('library', '')
-        try {
-            copyTree(library, copy)
-            File file = new File(copy, mistake.file)
-            String text = file.text
-            int count = text.count(mistake.from)
-            if (count != (mistake.count ?: 1)) {
-                return ["the mistake's text occurs ${count} times in ${mistake.file}, expected ${mistake.count ?: 1}".toString()]
-            }
-            file.text = text.replace(mistake.from, mistake.to)
+        planted('mistake', mistake) { File copy ->
             // The scenario that shows the mistake, for speed; the variants
             // below run every scenario.
             List<String> found = new PipelineChecks(runner, new File(copy, 'service-a.Jenkinsfile'), copy,
                 'service-a').problems([mistake.scenario])
             return expectProblems(found, [mistake.expect])
-        } finally {
-            copy.deleteDir()
         }
     }
 }
@@ -310,15 +321,7 @@ List<Map> variants = [
 ]
 for (Map variant in variants) {
     test("the harness fails a variant it has no check for: ${variant.what}") {
-        File copy = File.createTempDir('library', '')
-        try {
-            copyTree(library, copy)
-            File file = new File(copy, variant.file)
-            String text = file.text
-            if (text.count(variant.from) != 1) {
-                return ["the variant's text occurs ${text.count(variant.from)} times in ${variant.file}, expected once".toString()]
-            }
-            file.text = text.replace(variant.from, variant.to)
+        planted('variant', variant) { File copy ->
             List<String> found = new PipelineChecks(runner, new File(copy, 'service-a.Jenkinsfile'), copy,
                 'service-a').problems()
             if (!found) {
@@ -326,8 +329,6 @@ for (Map variant in variants) {
             }
             println "    caught by ${found.size()} problems, such as: ${found.take(2).join(' | ').take(400)}"
             return []
-        } finally {
-            copy.deleteDir()
         }
     }
 }

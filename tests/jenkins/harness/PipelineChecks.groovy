@@ -174,38 +174,16 @@ class PipelineChecks {
     }
 
     List<String> testsFail() {
-        Scenario scenario = rollingOut(testExit: 101)
-        RunRecord run = run(scenario)
-        List<String> problems = common(run, scenario)
-        problems.addAll(failedAt(run, 'Test', 'FAILED', ['exit code 101']))
-        if (run.invocationsOf('deployer')) {
-            problems << 'deployer ran although the tests failed'
-        }
-        return problems
+        return failsBeforeDeploy([testExit: 101], 'Test', ['exit code 101'], 'the tests failed', [null])
     }
 
     List<String> buildFails() {
-        Scenario scenario = rollingOut(buildExit: 1)
-        RunRecord run = run(scenario)
-        List<String> problems = common(run, scenario)
-        problems.addAll(failedAt(run, 'Build & tag', 'FAILED', ['deployer build', 'exit 1']))
-        ['push', 'deploy'].each { String command ->
-            if (run.invocationsOf('deployer', command)) {
-                problems << "deployer ${command} ran although the build failed".toString()
-            }
-        }
-        return problems
+        return failsBeforeDeploy([buildExit: 1], 'Build & tag', ['deployer build', 'exit 1'], 'the build failed',
+            ['push', 'deploy'])
     }
 
     List<String> pushFails() {
-        Scenario scenario = rollingOut(pushExit: 4)
-        RunRecord run = run(scenario)
-        List<String> problems = common(run, scenario)
-        problems.addAll(failedAt(run, 'Push', 'FAILED', ['deployer push', 'exit 4']))
-        if (run.invocationsOf('deployer', 'deploy')) {
-            problems << 'deployer deploy ran although the push failed'
-        }
-        return problems
+        return failsBeforeDeploy([pushExit: 4], 'Push', ['deployer push', 'exit 4'], 'the push failed', ['deploy'])
     }
 
     List<String> failedRollout() {
@@ -578,6 +556,27 @@ class PipelineChecks {
             return ["no summary naming ${parts}: echoed ${run.echoes}, description '${run.description}'".toString()]
         }
         return []
+    }
+
+    /**
+     * A rollout in which `failure` (such as [testExit: 101]) makes `stage`
+     * fail: the build fails there, its error naming each of `named`, and
+     * none of the deployer commands `after` runs (null: no deployer command
+     * at all); `why` is the failure, as a problem names it.
+     */
+    private List<String> failsBeforeDeploy(Map failure, String stage, List<String> named, String why,
+                                           List<String> after) {
+        Scenario scenario = rollingOut(failure)
+        RunRecord run = run(scenario)
+        List<String> problems = common(run, scenario)
+        problems.addAll(failedAt(run, stage, 'FAILED', named))
+        after.each { String command ->
+            if (run.invocationsOf('deployer', command)) {
+                String ran = command == null ? 'deployer' : "deployer ${command}"
+                problems << "${ran} ran although ${why}".toString()
+            }
+        }
+        return problems
     }
 
     private List<String> failedAtDeploy(RunRecord run, String outcome, String message) {
