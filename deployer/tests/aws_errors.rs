@@ -3,26 +3,24 @@
 //! real binary. Neither case needs an AWS endpoint that answers: the first
 //! fails before any request, the second at the connection.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// `deployer status service-b` with the AWS environment replaced by `env`;
 /// every credential source that could reach outside the machine is cut.
 fn status(env: &[(&str, &str)], home: &std::path::Path) -> Output {
     let args = ["status", "service-b", "--cluster", "C"];
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
-    cmd.args(args)
-        .env(
-            "DEPLOYER_CONFIG_DIR",
-            test_harness::repo_root().join("config"),
-        )
-        .env("LOG_FORMAT", "text")
-        .env("HOME", home)
-        .env("AWS_REGION", "us-east-1")
-        // No instance or container role: those live at link-local
-        // addresses this machine must not call.
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", home.join("no-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"));
+    let mut cmd = test_harness::deployer_command(env!("CARGO_BIN_EXE_deployer"), &args);
+    cmd.env(
+        "DEPLOYER_CONFIG_DIR",
+        test_harness::repo_root().join("config"),
+    )
+    .env("HOME", home)
+    .env("AWS_REGION", "us-east-1")
+    // No instance or container role: those live at link-local
+    // addresses this machine must not call.
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env("AWS_CONFIG_FILE", home.join("no-config"))
+    .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"));
     for var in [
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -35,9 +33,6 @@ fn status(env: &[(&str, &str)], home: &std::path::Path) -> Output {
         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
         "AWS_ENDPOINT_URL",
         "RUST_LOG",
-        "ECS_CLUSTER",
-        "ECS_SERVICE",
-        "DEPLOY_ENV",
     ] {
         cmd.env_remove(var);
     }

@@ -2,7 +2,7 @@
 //! the app's log group (`/ecs/<app>`) as ECS's awslogs driver fills it,
 //! one stream per task (`ecs/<container>/<task ID>`).
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use serde_json::Value;
@@ -80,15 +80,11 @@ impl Logs {
     }
 
     fn deployer(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
-        cmd.args(args)
-            .env(
-                "DEPLOYER_CONFIG_DIR",
-                test_harness::repo_root().join("config"),
-            )
-            .env("LOG_FORMAT", "text")
-            .env_remove("DEPLOYER_TARGET")
-            .env_remove("ECS_CLUSTER");
+        let mut cmd = test_harness::deployer_command(env!("CARGO_BIN_EXE_deployer"), args);
+        cmd.env(
+            "DEPLOYER_CONFIG_DIR",
+            test_harness::repo_root().join("config"),
+        );
         for (key, value) in self.moto.env() {
             cmd.env(key, value);
         }

@@ -55,6 +55,31 @@ pub fn json_report(stdout: &[u8]) -> serde_json::Value {
     })
 }
 
+/// The environment variables that steer `deployer` and that a test must
+/// not inherit from the shell that runs it.
+pub const DEPLOYER_ENV: [&str; 8] = [
+    "DEPLOYER_TARGET",
+    "DEPLOYER_CONFIG_DIR",
+    "DEPLOYER_REGISTRY",
+    "DEPLOYER_GATEWAY",
+    "ECS_CLUSTER",
+    "ECS_SERVICE",
+    "DEPLOY_ENV",
+    "IMAGE_TAG",
+];
+
+/// A command that runs the `deployer` binary at `bin` with `args`: text
+/// logs, and none of [`DEPLOYER_ENV`] from the shell; the test sets what it
+/// needs on it.
+pub fn deployer_command(bin: &str, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(bin);
+    command.args(args).env("LOG_FORMAT", "text");
+    for var in DEPLOYER_ENV {
+        command.env_remove(var);
+    }
+    command
+}
+
 /// Runs `command` (a `deployer` given `args`) to the end, and echoes its
 /// exit, stdout and stderr on the test's output, where a failing test shows
 /// them.

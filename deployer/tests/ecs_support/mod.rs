@@ -248,14 +248,9 @@ impl World {
     }
 
     fn command(&self, cluster: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
-        cmd.args(args)
-            .args(["--cluster", cluster])
-            .env("DEPLOYER_CONFIG_DIR", config_dir())
-            .env("LOG_FORMAT", "text")
-            .env_remove("ECS_CLUSTER")
-            .env_remove("ECS_SERVICE")
-            .env_remove("DEPLOY_ENV");
+        let mut cmd = test_harness::deployer_command(env!("CARGO_BIN_EXE_deployer"), args);
+        cmd.args(["--cluster", cluster])
+            .env("DEPLOYER_CONFIG_DIR", config_dir());
         for (key, value) in self.moto.env() {
             cmd.env(key, value);
         }

@@ -8,7 +8,7 @@
 #![allow(dead_code)] // each test file uses its own part of this module
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -147,13 +147,8 @@ impl Run {
 
 /// Runs the real binary with the test engine and host-network builds.
 pub fn deployer(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_deployer"));
-    command
-        .args(args)
-        .env("DEPLOYER_BUILD_NETWORK", "host")
-        .env("LOG_FORMAT", "text")
-        .env_remove("IMAGE_TAG")
-        .env_remove("DEPLOYER_REGISTRY");
+    let mut command = test_harness::deployer_command(env!("CARGO_BIN_EXE_deployer"), args);
+    command.env("DEPLOYER_BUILD_NETWORK", "host");
     for (name, value) in env {
         command.env(name, value);
     }

@@ -174,13 +174,10 @@ impl TestFleet {
 
     /// The `deployer` binary, pointed at this fleet and its config.
     pub fn deployer(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
+        let mut cmd = test_harness::deployer_command(env!("CARGO_BIN_EXE_deployer"), &[]);
         cmd.env("DEPLOYER_GATEWAY", &self.gateway)
             .env("DEPLOYER_CONFIG_DIR", self.dir.path().join("config"))
-            .env("LOG_FORMAT", "text")
-            .env("RUST_LOG", "info")
-            .env_remove("DEPLOYER_TARGET")
-            .env_remove("IMAGE_TAG");
+            .env("RUST_LOG", "info");
         cmd
     }
 
