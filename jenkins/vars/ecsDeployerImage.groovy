@@ -8,8 +8,9 @@
 
 /** The paths (prefixes) the deployer binary is built from. */
 List<String> sources() {
-    return ['deployer/', 'config/src/', 'config/Cargo.toml', 'telemetry/', 'Cargo.toml', 'Cargo.lock',
-            'Dockerfile.deployer']
+    // Every crate Dockerfile.deployer compiles (tests/jenkins checks it).
+    return ['deployer/', 'local-gateway/', 'service-core/', 'config/src/', 'config/Cargo.toml', 'telemetry/',
+            'Cargo.toml', 'Cargo.lock', 'Dockerfile.deployer']
 }
 
 /** The repository of deployer's image: the variable DEPLOYER_REPOSITORY, or Terraform's default. */

@@ -100,8 +100,19 @@ test('the deployer image job builds and pushes only when deployer\'s sources cha
     if (other.result != 'SUCCESS' || other.invocationsOf('deployer')) {
         problems << "a change to service-a alone: ${other.result} (${other.error}), deployer ran ${imageCommands(other)}".toString()
     }
+    // Every crate Dockerfile.deployer copies whole into its build is one of
+    // deployer's sources: read from the Dockerfile, so that a crate added
+    // there and not to ecsDeployerImage.sources() fails here.
+    List<String> copiedCrates = new File(repoRoot, 'Dockerfile.deployer').readLines()
+        .findAll { it ==~ /COPY (?!--)\S+ \S+/ }
+        .collect { it.split(/\s+/)[1] }
+        .findAll { new File(repoRoot, it).isDirectory() }
+        .collect { "${it}/src/lib.rs".toString() }
+    if (!copiedCrates.contains('deployer/src/lib.rs')) {
+        problems << "Dockerfile.deployer's crates were not read: ${copiedCrates}".toString()
+    }
     for (String path in ['deployer/src/cli.rs', 'config/src/app.rs', 'telemetry/src/lib.rs', 'Cargo.lock',
-                         'Dockerfile.deployer']) {
+                         'Dockerfile.deployer'] + copiedCrates) {
         RunRecord run = deployerRun(causes: scmTrigger, changedPaths: [path])
         List<String> expected = ['build ecs-pipeline-deployer:c0ffee1 --skip-existing',
                                  'push ecs-pipeline-deployer:c0ffee1 --skip-existing']
