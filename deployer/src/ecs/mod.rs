@@ -125,8 +125,9 @@ fn exit_in_flight(apps: &[String], result_file: Option<&Path>, output: Output, s
         })
         .collect();
     let report = Report::new("deploy", reports, started.elapsed());
-    let code = crate::output::deliver(&report, output, result_file);
-    std::process::exit(code.as_i32());
+    // Exit 9 whatever else goes wrong: the deploy was interrupted.
+    crate::output::deliver(&report, output, result_file);
+    std::process::exit(crate::exit::Code::Interrupted.as_i32());
 }
 
 /// Deploys every app at once, each with the image `image_of` gives it

@@ -67,7 +67,7 @@ pub async fn status(
                 &gateway_note,
             );
             report.image = details.image.clone();
-            let message = if summary.revisions.is_empty() {
+            let (outcome, message) = if summary.revisions.is_empty() {
                 (
                     Outcome::PreflightFailed,
                     format!(
@@ -83,7 +83,7 @@ pub async fn status(
                     format!("{}; {gateway_note}", summary.line()),
                 )
             };
-            report.end(message.0, message.1);
+            report.end(outcome, message);
             report.details = Some(Details::LocalStatus(details));
             report
         })
