@@ -51,7 +51,9 @@ pub fn run(embedded: EmbeddedConfig) -> ExitCode {
 
 /// The settings, and a router built from them so that a JSON whose routes
 /// clash is a configuration error too.
-fn load(embedded: EmbeddedConfig) -> Result<(Settings, axum::Router, Identity), SettingsError> {
+fn load(
+    embedded: EmbeddedConfig,
+) -> Result<(Settings, crate::middleware::App, Identity), SettingsError> {
     let settings = Settings::load(embedded)?;
     let identity = Identity::from_host_name();
     let router =
@@ -65,7 +67,7 @@ fn load(embedded: EmbeddedConfig) -> Result<(Settings, axum::Router, Identity), 
     Ok((settings, router, identity))
 }
 
-fn serve((settings, router, identity): (Settings, axum::Router, Identity)) -> ExitCode {
+fn serve((settings, router, identity): (Settings, crate::middleware::App, Identity)) -> ExitCode {
     // Declared before the runtime, so dropped after it: every line logged
     // until the drain ends is written out before the process exits.
     let _log = telemetry::init_non_blocking(settings.env.log_format, "info");
@@ -116,7 +118,9 @@ fn serve((settings, router, identity): (Settings, axum::Router, Identity)) -> Ex
     })
 }
 
-fn healthcheck((settings, _router, _identity): &(Settings, axum::Router, Identity)) -> ExitCode {
+fn healthcheck(
+    (settings, _router, _identity): &(Settings, crate::middleware::App, Identity),
+) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

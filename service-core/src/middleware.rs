@@ -6,10 +6,15 @@
 //!    - access log: one line per request with method, path, status,
 //!      latency and request id;
 //!    - security headers on every response, errors included;
-//!    - JSON errors: a bodiless error from a layer below (405, 413) gets a JSON body like the routes' own errors;
-//! 2. catch panic: a panicking handler answers a JSON 500 instead of
+//!    - JSON errors: a bodiless error from a layer below (405, 413) gets a
+//!      JSON body like the routes' own errors;
+//!    - fixed answers ([`FixedAnswers`]): a `GET` or `HEAD` of a path whose
+//!      answer is the same for every request (every info and health route
+//!      of the apps) is answered here, without what follows;
+//! 2. axum's router, with under it:
+//! 3. catch panic: a panicking handler answers a JSON 500 instead of
 //!    dropping the connection;
-//! 3. body limit.
+//! 4. body limit.
 //!
 //! There is no request timeout layer: every handler answers from memory on
 //! its first poll (no handler awaits anything), so a timeout could never
@@ -20,13 +25,17 @@
 //!
 //! The edge was five `SetResponseHeaderLayer`s, two request-id layers and
 //! two `axum::middleware` functions; one service does the same work with
-//! one boxed future per request instead of five, and its header values are
-//! built once (see bench/README.md for what each layer cost).
+//! one boxed future per request instead of five (none for a fixed answer),
+//! and its header values are built once. It sits outside the router, not
+//! inside it as a `Router::layer` would put it, so that a fixed answer
+//! skips routing (see bench/README.md for what each part cost).
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{ready, Future, Ready};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -36,12 +45,13 @@ use axum::http::header::{
     CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::BoxError;
 use axum::{Json, Router};
+use futures_util::future::Either;
 use hyper::body::{Body as HttpBody, Bytes};
-use tower::{Layer, Service, ServiceBuilder};
+use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -64,16 +74,102 @@ pub const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
     (CACHE_CONTROL, "no-store"),
 ];
 
+/// The service an app serves: [`Edge`] around a router with the layers
+/// below it.
+pub type App = Edge<Router>;
+
 /// Wraps `router` in every layer above, listed outermost first.
-pub fn apply(router: Router) -> Router {
+pub fn apply(router: Router) -> App {
+    apply_with_fixed(router, FixedAnswers::default())
+}
+
+/// As [`apply`], with answers that [`Edge`] gives itself, without the
+/// router (see [`FixedAnswers`]). `router` must serve the same paths, for
+/// every request the fast path passes on.
+pub fn apply_with_fixed(router: Router, fixed: FixedAnswers) -> App {
     // One `layer` call with the whole stack: each call wraps (and boxes)
     // the routes once more.
-    router.layer(
+    let router = router.layer(
         ServiceBuilder::new()
-            .layer(EdgeLayer)
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
-    )
+    );
+    Edge {
+        inner: router,
+        fixed,
+    }
+}
+
+/// A JSON body that is the same for every request to one path.
+pub type FixedBody = Arc<dyn Fn() -> Bytes + Send + Sync>;
+
+/// Answers known before any request comes: a `GET` or `HEAD` of one of
+/// these paths is answered by [`Edge`] itself, as a `200` with the JSON
+/// body, without the router, its boxed future, catch panic or the body
+/// limit (a body producer that serves a prebuilt `Bytes` cannot panic, and
+/// a request announcing a body over the limit goes to the router, which
+/// refuses it). This is the apps' every info and health route: the
+/// router and its layers cost about a fifth of such a request's CPU time
+/// (bench/README.md). Any other method on these paths, and any other path,
+/// goes to the router, which answers it as before (405 with `Allow`, 404).
+#[derive(Clone, Default)]
+pub struct FixedAnswers(Arc<HashMap<String, FixedBody>>);
+
+impl FixedAnswers {
+    /// The answers for these paths.
+    pub fn new(answers: HashMap<String, FixedBody>) -> FixedAnswers {
+        FixedAnswers(Arc::new(answers))
+    }
+
+    /// The paths answered.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    fn answer<B>(&self, request: &Request<B>) -> Option<Bytes> {
+        if self.0.is_empty() {
+            return None;
+        }
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            return None;
+        }
+        let within_limit = match request.headers().get(CONTENT_LENGTH) {
+            None => true,
+            Some(length) => std::str::from_utf8(length.as_bytes())
+                .ok()
+                .and_then(|l| l.parse::<usize>().ok())
+                .is_some_and(|l| l <= BODY_LIMIT),
+        };
+        if !within_limit {
+            return None;
+        }
+        self.0.get(request.uri().path()).map(|body| body())
+    }
+}
+
+impl std::fmt::Debug for FixedAnswers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// A `200` with a JSON body, its length in `content-length`.
+pub fn json_ok(body: Bytes) -> Response {
+    let length = HeaderValue::from(body.len());
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CONTENT_LENGTH, length);
+    response
+}
+
+/// As [`json_ok`], without the body for a `HEAD`, as the router answers.
+fn json_ok_for(method: &Method, body: Bytes) -> Response {
+    let mut response = json_ok(body);
+    if method == Method::HEAD {
+        *response.body_mut() = Body::empty();
+    }
+    response
 }
 
 /// A new request id: a random (version 4) UUID from a fast thread-local
@@ -87,80 +183,103 @@ pub fn new_request_id() -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
-/// Adds [`Edge`] around a service.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EdgeLayer;
+/// Request id, access log, security headers, JSON errors and the
+/// [`FixedAnswers`] (see the module documentation), in one service.
+#[derive(Debug, Clone)]
+pub struct Edge<S> {
+    pub(crate) inner: S,
+    pub(crate) fixed: FixedAnswers,
+}
 
-impl<S> Layer<S> for EdgeLayer {
-    type Service = Edge<S>;
+/// What the access-log line of a request needs from the request.
+struct Seen {
+    started: Instant,
+    method: Method,
+    uri: Uri,
+    request_id: HeaderValue,
+}
 
-    fn layer(&self, inner: S) -> Edge<S> {
-        Edge { inner }
+impl Seen {
+    /// Adds the headers every answer gets, and logs the request.
+    fn finish(self, mut response: Response) -> Response {
+        let status = response.status();
+        let headers = response.headers_mut();
+        headers.reserve(SECURITY_HEADERS.len() + 1);
+        for (name, value) in SECURITY_HEADERS {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        headers.insert(REQUEST_ID, self.request_id.clone());
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        // The fields sit on the event itself, not on a span, because the
+        // JSON log lines carry event fields only: one line is then one
+        // complete record for CloudWatch Logs Insights. Plain `&str` values
+        // are written as they are, with no formatting.
+        tracing::info!(
+            target: telemetry::ACCESS_LOG_TARGET,
+            method = self.method.as_str(),
+            path = self.uri.path(),
+            status = status.as_u16(),
+            latency_ms,
+            request_id = self.request_id.to_str().unwrap_or("(not text)"),
+            "request"
+        );
+        response
     }
 }
 
-/// Request id, access log, security headers and JSON errors (see the
-/// module documentation), in one service.
-#[derive(Debug, Clone)]
-pub struct Edge<S> {
-    inner: S,
-}
+type BoxedAnswer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-impl<S, B> Service<Request> for Edge<S>
+impl<S, B, ReqB> Service<Request<ReqB>> for Edge<S>
 where
-    S: Service<Request, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<ReqB>, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
+    ReqB: Send + 'static,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = Either<Ready<Result<Response, Infallible>>, BoxedAnswer>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
         let started = Instant::now();
-        let request_id = match request.headers().get(&REQUEST_ID) {
-            Some(id) => id.clone(),
+        let given_id = request.headers().get(&REQUEST_ID).cloned();
+        if let Some(body) = self.fixed.answer(&request) {
+            let (parts, _body) = request.into_parts();
+            let response = json_ok_for(&parts.method, body);
+            let seen = Seen {
+                started,
+                method: parts.method,
+                uri: parts.uri,
+                request_id: given_id.unwrap_or_else(new_request_id),
+            };
+            return Either::Left(ready(Ok(seen.finish(response))));
+        }
+        let request_id = match given_id {
+            Some(id) => id,
             None => {
                 let id = new_request_id();
                 request.headers_mut().insert(REQUEST_ID, id.clone());
                 id
             }
         };
-        let method = request.method().clone();
-        let uri = request.uri().clone();
+        let seen = Seen {
+            started,
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            request_id,
+        };
         // The clone that was made ready is the one to call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             let Ok(response) = inner.call(request).await;
-            let mut response = json_errors(response.map(Body::new));
-            let status = response.status();
-            let headers = response.headers_mut();
-            for (name, value) in SECURITY_HEADERS {
-                headers.insert(name, HeaderValue::from_static(value));
-            }
-            headers.insert(REQUEST_ID, request_id.clone());
-            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-            // The fields sit on the event itself, not on a span, because
-            // the JSON log lines carry event fields only: one line is then
-            // one complete record for CloudWatch Logs Insights. Plain
-            // `&str` values are written as they are, with no formatting.
-            tracing::info!(
-                target: telemetry::ACCESS_LOG_TARGET,
-                method = method.as_str(),
-                path = uri.path(),
-                status = status.as_u16(),
-                latency_ms,
-                request_id = request_id.to_str().unwrap_or("(not text)"),
-                "request"
-            );
-            Ok(response)
-        })
+            Ok(seen.finish(json_errors(response.map(Body::new))))
+        }))
     }
 }
 

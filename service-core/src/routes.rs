@@ -3,20 +3,19 @@
 //! group's check). Adding a microservice to the JSON adds its routes.
 //! Everything else answers a JSON 404, a wrong method a JSON 405.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use app_config::{AppConfig, RuntimeEnv};
-use axum::body::{Body, Bytes};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::body::Bytes;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
 
 use crate::identity::Identity;
-use crate::middleware;
+use crate::middleware::{self, FixedAnswers, FixedBody};
 
 /// What every info route reports besides the microservice's name.
 #[derive(Debug)]
@@ -80,11 +79,17 @@ pub struct RouteError {
     pub reason: String,
 }
 
-/// The app's router with every layer applied. The answers of the info
-/// and health routes are the same for every request, so their bodies are
-/// serialized here, once; an info body is serialized once more when the
-/// ECS task ARN becomes known.
-pub fn router(app: &AppConfig, env: &RuntimeEnv, identity: Identity) -> Result<Router, RouteError> {
+/// The app's service: its routes with every layer applied. The answers of
+/// the info and health routes are the same for every request, so their
+/// bodies are serialized here, once (an info body once more when the ECS
+/// task ARN becomes known), and [`middleware::Edge`] gives them itself
+/// (see [`FixedAnswers`]); the router serves the same paths for what the
+/// fast path passes on.
+pub fn router(
+    app: &AppConfig,
+    env: &RuntimeEnv,
+    identity: Identity,
+) -> Result<middleware::App, RouteError> {
     let facts = Arc::new(AppFacts {
         app: env.app_name.clone(),
         launch_type: env.launch_type.as_str(),
@@ -94,35 +99,36 @@ pub fn router(app: &AppConfig, env: &RuntimeEnv, identity: Identity) -> Result<R
         identity,
     });
     let mut router = Router::new();
+    let mut fixed = HashMap::new();
     for (path, endpoint) in endpoints(app)? {
-        router = match endpoint {
+        let body: FixedBody = match endpoint {
             Endpoint::Info(name) => {
-                let body = Arc::new(InfoBody::new(Arc::clone(&facts), name));
-                router.route(
-                    &path,
-                    get(move || {
-                        let body = body.current();
-                        async move { json(body) }
-                    }),
-                )
+                let info = InfoBody::new(Arc::clone(&facts), name);
+                Arc::new(move || info.current())
             }
             Endpoint::Health(name) => {
-                let body = to_json(&Health {
+                let health = to_json(&Health {
                     status: "ok",
                     microservice: name.as_deref(),
                     app: &facts.app,
                 });
-                router.route(
-                    &path,
-                    get(move || {
-                        let body = body.clone();
-                        async move { json(body) }
-                    }),
-                )
+                Arc::new(move || health.clone())
             }
         };
+        let handler = Arc::clone(&body);
+        router = router.route(
+            &path,
+            get(move || {
+                let body = handler();
+                async move { middleware::json_ok(body) }
+            }),
+        );
+        fixed.insert(path, body);
     }
-    Ok(middleware::apply(router.fallback(not_found)))
+    Ok(middleware::apply_with_fixed(
+        router.fallback(not_found),
+        FixedAnswers::new(fixed),
+    ))
 }
 
 /// The body of one info route: serialized without the task at first, and
@@ -172,15 +178,6 @@ impl InfoBody {
 fn to_json<T: Serialize>(value: &T) -> Bytes {
     // Structs of strings and numbers always serialize.
     Bytes::from(serde_json::to_vec(value).expect("a struct of strings and numbers serializes"))
-}
-
-/// A `200` with a JSON body.
-fn json(body: Bytes) -> Response {
-    let mut response = Response::new(Body::from(body));
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
 }
 
 /// Every path the JSON defines, checked for clashes so that building the
@@ -245,4 +242,87 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         StatusCode::NOT_FOUND,
         &format!("no route for {method} {}", uri.path()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn answer(
+        app: &middleware::App,
+        method: Method,
+        path: &str,
+    ) -> (StatusCode, [String; 2], Bytes) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .expect("request");
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let headers = [
+            header(axum::http::header::CONTENT_TYPE),
+            header(axum::http::header::CONTENT_LENGTH),
+        ];
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, headers, body)
+    }
+
+    /// The fast path and the router serve the same paths with the same
+    /// answers: every request the fast path passes on (another method, a
+    /// body over the limit) reaches a router that knows the path.
+    #[tokio::test]
+    async fn the_fixed_answers_and_the_router_answer_alike() {
+        for name in ["service-a", "service-b"] {
+            let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../config")
+                .join(format!("{name}.json"));
+            let app = app_config::load(&file).expect("the app JSON loads");
+            let env = RuntimeEnv::from_lookup(&app, |_| None).expect("env");
+            let fast = router(&app, &env, Identity::new("h")).expect("router");
+            let routed = middleware::Edge {
+                inner: fast.inner.clone(),
+                fixed: FixedAnswers::default(),
+            };
+            let paths: Vec<String> = endpoints(&app).expect("endpoints").into_keys().collect();
+            assert!(paths.len() >= 4, "{name}: {paths:?}");
+            for path in &paths {
+                assert!(
+                    fast.fixed.paths().any(|p| p == path),
+                    "{name}: {path} has no fixed answer"
+                );
+                for method in [Method::GET, Method::HEAD] {
+                    let a = answer(&fast, method.clone(), path).await;
+                    let b = answer(&routed, method.clone(), path).await;
+                    assert_eq!(a.0, StatusCode::OK, "{name}: {method} {path}");
+                    assert_eq!(a, b, "{name}: {method} {path}");
+                }
+            }
+            assert_eq!(
+                fast.fixed.paths().count(),
+                paths.len(),
+                "{name}: no fixed answer without a route"
+            );
+        }
+    }
 }

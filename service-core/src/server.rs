@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use crate::middleware::App;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
@@ -63,9 +63,9 @@ pub enum Drained {
     Cut(usize),
 }
 
-/// Serves `router` on `listener` until a signal arrives, then drains.
-pub async fn serve(listener: Listener, router: Router, mut signals: Signals) -> Drained {
-    let connections = Connections::new(router);
+/// Serves `app` on `listener` until a signal arrives, then drains.
+pub async fn serve(listener: Listener, app: App, mut signals: Signals) -> Drained {
+    let connections = Connections::new(app);
 
     let signal = loop {
         tokio::select! {
@@ -126,13 +126,13 @@ async fn accept_failed(err: &std::io::Error) {
 /// shutdown.
 struct Connections {
     builder: http1::Builder,
-    router: Router,
+    app: App,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
 
 impl Connections {
-    fn new(router: Router) -> Connections {
+    fn new(app: App) -> Connections {
         // HTTP/1.1 only: it is what the ALB speaks to its targets.
         let mut builder = http1::Builder::new();
         builder
@@ -140,7 +140,7 @@ impl Connections {
             .header_read_timeout(HEADER_READ_TIMEOUT);
         Connections {
             builder,
-            router,
+            app,
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
         }
@@ -150,7 +150,7 @@ impl Connections {
         // Small JSON answers: send each at once rather than wait for more.
         let _ = stream.set_nodelay(true);
         let (stream, first_read) = FirstRead::new(stream);
-        let service = TowerToHyperService::new(self.router.clone());
+        let service = TowerToHyperService::new(self.app.clone());
         let connection = self.builder.serve_connection(TokioIo::new(stream), service);
         self.tasks
             .spawn(drive(connection, first_read, self.shutdown.clone()));

@@ -11,14 +11,12 @@
 //! keeps the general formatter.
 
 use std::cell::RefCell;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::Write as _;
 
 use serde::ser::{SerializeMap, Serializer as _};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 
@@ -77,7 +75,10 @@ where
             let Line { bytes, text } = &mut *line;
             bytes.clear();
             text.clear();
-            if SystemTime.format_time(&mut Writer::new(text)).is_err() {
+            // The general formatter's format (RFC 3339, UTC, microseconds),
+            // written in one `write_str` rather than field by field.
+            let now = humantime::format_rfc3339_micros(std::time::SystemTime::now());
+            if write!(text, "{now}").is_err() {
                 return;
             }
             if write_object(bytes, text, event).is_err() {

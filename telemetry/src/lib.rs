@@ -6,22 +6,17 @@
 //!
 //! [`init`] writes each line to stderr from the thread that logs it, which
 //! suits a command-line tool. A server logs one line per request, so
-//! [`init_non_blocking`] hands lines to a writer thread instead: the request
-//! path only formats its line and queues it, and the writer thread writes
-//! whatever has queued in one `write` to stderr. The queue is lossless (a
-//! full queue makes the logging thread wait rather than drop a line), and
-//! the returned [`LogGuard`] writes out everything still queued when it is
-//! dropped, so a server that drops it after its drain keeps every line.
-//! Dropping the guard waits for the writer thread to finish, for at most
-//! [`FLUSH_DEADLINE`]: `tracing-appender`'s own guard waits at most 1 s,
-//! which a slow reader of stderr (a busy log driver) can outlast.
+//! [`init_non_blocking`] gathers lines in a buffer that a writer thread
+//! writes to stderr in batches ([`batch_writer`]): the request path only
+//! formats its line and appends it. The buffer is lossless (a full buffer
+//! makes the logging thread wait rather than drop a line), and the returned
+//! [`LogGuard`] writes out everything gathered when it is dropped, so a
+//! server that drops it after its drain keeps every line. Dropping the
+//! guard waits for the writer thread for at most [`FLUSH_DEADLINE`].
 
-use std::io::{BufWriter, IsTerminal, Write};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::io::IsTerminal;
 
 pub use app_config::LogFormat;
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -29,15 +24,12 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
 mod access;
+mod batch;
 pub use access::{AccessLog, ACCESS_LOG_TARGET};
-
-/// Lines the non-blocking queue holds before a logging thread waits for
-/// the writer thread.
-pub const QUEUED_LINES_LIMIT: usize = 64 * 1024;
-
-/// Bytes the writer thread gathers before a `write` to stderr; it also
-/// writes whenever the queue runs empty, so a line never waits for more.
-pub const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+pub use batch::{
+    batch_writer, BatchGuard, BatchWriter, BUFFER_LIMIT_BYTES, FLUSH_DEADLINE, GATHER_FOR,
+    WRITE_AT_BYTES,
+};
 
 /// The format `format` stands for here: `Auto` becomes text when stderr is
 /// a terminal and JSON otherwise.
@@ -57,77 +49,32 @@ pub fn init(format: LogFormat, default_filter: &str) {
     install(format, default_filter, std::io::stderr);
 }
 
-/// How long dropping a [`LogGuard`] waits at most for the writer thread to
-/// write out what is queued: within what ECS leaves a task between the end
-/// of the server's 20 s drain and its 30 s stop timeout.
-pub const FLUSH_DEADLINE: Duration = Duration::from_secs(5);
-
 /// Keeps the writer thread of [`init_non_blocking`] running; dropping it
-/// writes out every queued line and then returns (see [`FLUSH_DEADLINE`]).
+/// writes out every line gathered so far and then returns (see
+/// [`FLUSH_DEADLINE`]).
 #[derive(Debug)]
 #[must_use = "dropping the guard stops the log writer"]
 pub struct LogGuard {
-    worker: Option<WorkerGuard>,
-    /// Disconnects when the writer thread has dropped its writer, which it
-    /// does after its last write.
-    finished: mpsc::Receiver<()>,
+    _writer: Option<BatchGuard>,
 }
 
-impl Drop for LogGuard {
-    fn drop(&mut self) {
-        // Queues the stop after every line logged so far; the writer thread
-        // stops when it reaches it.
-        drop(self.worker.take());
-        let _ = self.finished.recv_timeout(FLUSH_DEADLINE);
-    }
-}
-
-/// The writer thread's writer: stderr through a buffer, which tells the
-/// [`LogGuard`] when the thread has let go of it.
-struct Stderr {
-    out: BufWriter<std::io::Stderr>,
-    _finished: mpsc::Sender<()>,
-}
-
-impl Write for Stderr {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.out.write(buf)
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.out.write_all(buf)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
-    }
-}
-
-impl Drop for Stderr {
-    fn drop(&mut self) {
-        // Before `_finished` disconnects.
-        let _ = self.out.flush();
-    }
-}
-
-/// As [`init`], but the lines go through a lossless queue to a writer
-/// thread that writes them to stderr (see the crate documentation). Keep
-/// the guard until the process has nothing more to log.
+/// As [`init`], but the lines gather in a buffer that a writer thread
+/// writes to stderr in batches (see the crate documentation). Keep the
+/// guard until the process has nothing more to log. Should the thread not
+/// start, each line is written to stderr by the thread that logs it.
 pub fn init_non_blocking(format: LogFormat, default_filter: &str) -> LogGuard {
-    let (finished_tx, finished) = mpsc::channel();
-    let stderr = Stderr {
-        out: BufWriter::with_capacity(WRITE_BUFFER_BYTES, std::io::stderr()),
-        _finished: finished_tx,
-    };
-    let (writer, worker) = NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(QUEUED_LINES_LIMIT)
-        .thread_name("log-writer")
-        .finish(stderr);
-    install(format, default_filter, writer);
-    LogGuard {
-        worker: Some(worker),
-        finished,
+    match batch_writer(std::io::stderr()) {
+        Ok((writer, guard)) => {
+            install(format, default_filter, writer);
+            LogGuard {
+                _writer: Some(guard),
+            }
+        }
+        Err(error) => {
+            init(format, default_filter);
+            tracing::warn!(%error, "no log writer thread; writing each line from its own thread");
+            LogGuard { _writer: None }
+        }
     }
 }
 
