@@ -8,8 +8,9 @@
 #   tokio        scheduler and I/O driver
 #   routing      axum's router and the tower layers under the edge
 #                (catch panic, body limit, timeout)
-#   Edge         service_core::middleware::Edge itself
-#   access log   tracing's JSON formatting and queueing, on the request path
+#   Edge         service_core::middleware (Edge, the fixed answers)
+#   access log   the access line: tracing, JSON formatting, appending to the
+#                log buffer (telemetry), on the request path
 #   handler      service_core::routes
 #   writer       the log writer thread
 # Shares are of the server's CPU time, so other load on the machine does not
@@ -53,7 +54,7 @@ echo "$BINARY $ROUTE: $rps req/s, p99 $p99 ms under the profiler"
 perf script -i "$data" -F comm,ip,sym 2>/dev/null | python3 -c '
 import re, sys, collections
 layers = [
-    ("access log", r"telemetry::access|tracing_subscriber|tracing_core|tracing_appender|serde_json|serde_core|crossbeam"),
+    ("access log", r"telemetry::|tracing_subscriber|tracing_core|serde_json|serde_core|humantime"),
     ("handler", r"service_core::routes"),
     ("Edge", r"service_core::middleware"),
     ("routing", r"axum|matchit|tower::|tower_http|tower_service"),

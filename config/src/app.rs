@@ -474,11 +474,12 @@ impl AppConfig {
 
 /// Default values, named so that the schema, Terraform and the docs agree.
 pub mod defaults {
-    /// Requests per second one vCPU serves: the slowest route in the
-    /// project's benchmark (bench/README.md: `/medical/health` at 7735 req/s
+    /// Requests per second one vCPU serves: the slowest route of an early
+    /// version of the project's benchmark (`/medical/health` at 7735 req/s
     /// on one core, every layer and a JSON access-log line per request),
-    /// rounded down. `capacity.rps_per_task` defaults to this times the
-    /// task's vCPUs.
+    /// rounded down, kept as a floor well under what the apps now serve
+    /// (bench/README.md, "For the cost plan"). `capacity.rps_per_task`
+    /// defaults to this times the task's vCPUs.
     pub const BENCH_RPS_PER_VCPU: f64 = 7700.0;
 
     /// CPU and memory scaling target (%).

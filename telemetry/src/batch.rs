@@ -318,7 +318,10 @@ mod tests {
                 scope.spawn(move || {
                     for n in 0..lines {
                         let line = format!("{t} {n:0width$}\n", width = width);
-                        writer.make_writer().write_all(line.as_bytes()).expect("write");
+                        writer
+                            .make_writer()
+                            .write_all(line.as_bytes())
+                            .expect("write");
                     }
                 });
             }
@@ -347,7 +350,10 @@ mod tests {
         drop(guard);
         assert_complete(&output.text(), 4, 20_000);
         let writes = output.writes.load(Ordering::SeqCst);
-        assert!(writes < 80_000 / 10, "lines are written in batches: {writes} writes");
+        assert!(
+            writes < 80_000 / 10,
+            "lines are written in batches: {writes} writes"
+        );
     }
 
     #[test]
