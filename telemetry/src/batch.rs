@@ -90,6 +90,14 @@ impl<W> Shared<W> {
     }
 }
 
+impl<W: Write> Shared<W> {
+    /// Writes `bytes` to the output and flushes it.
+    fn write_out(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        out.write_all(bytes).and_then(|()| out.flush())
+    }
+}
+
 /// The writer [`tracing_subscriber`] formats lines into; cheap to clone.
 pub struct BatchWriter<W> {
     shared: Arc<Shared<W>>,
@@ -201,11 +209,9 @@ fn write_batches<W: Write>(shared: &Shared<W>) {
         if someone_waits {
             shared.room.notify_all();
         }
-        let mut out = shared.out.lock().unwrap_or_else(PoisonError::into_inner);
         // A failed write loses this batch only; there is nowhere to report
         // it, and the next batch may well succeed.
-        let _ = out.write_all(&batch).and_then(|()| out.flush());
-        drop(out);
+        let _ = shared.write_out(&batch);
         batch.clear();
         if batch.capacity() > BUFFER_LIMIT_BYTES {
             batch.shrink_to(WRITE_AT_BYTES);
@@ -225,25 +231,22 @@ impl<W: Write> BatchWriter<W> {
                 .unwrap_or_else(PoisonError::into_inner);
             state.waiting_for_room -= 1;
         }
-        match state.writer {
+        // Wake the writer thread only when it waits for this line: asleep
+        // for a first line, or gathering and this line fills the batch.
+        let wake = match state.writer {
             Writer::Stopped => {
                 drop(state);
-                let mut out = shared.out.lock().unwrap_or_else(PoisonError::into_inner);
-                return out.write_all(line).and_then(|()| out.flush());
+                return shared.write_out(line);
             }
-            Writer::Idle => {
-                state.writer = Writer::Busy;
-                state.lines.extend_from_slice(line);
-                drop(state);
-                shared.wake.notify_one();
-            }
-            Writer::Gathering if state.lines.len() + line.len() >= WRITE_AT_BYTES => {
-                state.writer = Writer::Busy;
-                state.lines.extend_from_slice(line);
-                drop(state);
-                shared.wake.notify_one();
-            }
-            Writer::Gathering | Writer::Busy => state.lines.extend_from_slice(line),
+            Writer::Idle => true,
+            Writer::Gathering => state.lines.len() + line.len() >= WRITE_AT_BYTES,
+            Writer::Busy => false,
+        };
+        state.lines.extend_from_slice(line);
+        if wake {
+            state.writer = Writer::Busy;
+            drop(state);
+            shared.wake.notify_one();
         }
         Ok(())
     }
