@@ -36,10 +36,11 @@ COPY service-b/Cargo.toml service-b/
 COPY local-gateway/Cargo.toml local-gateway/
 COPY deployer/Cargo.toml deployer/
 COPY test-harness/Cargo.toml test-harness/
-RUN for crate in config telemetry service-core local-gateway deployer test-harness; do \
+COPY bench/open-loop/Cargo.toml bench/open-loop/
+RUN for crate in config telemetry service-core local-gateway deployer test-harness bench/open-loop; do \
         mkdir -p "$crate/src" && touch "$crate/src/lib.rs"; \
     done \
-    && for crate in service-a service-b deployer; do \
+    && for crate in service-a service-b deployer bench/open-loop; do \
         mkdir -p "$crate/src" && echo 'fn main() {}' > "$crate/src/main.rs"; \
     done \
     && rustc --print host-tuple > /target-triple \

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Helpers for bench/services.sh: start a server pinned to one core, time
-# its first healthy answer, read its memory, and run wrk on another core.
+# its first healthy answer, read its memory, and load it from another core
+# with wrk (at saturation) or bench/open-loop (at a fixed rate).
 
 : "${SERVER_CORE:=0}"
 : "${LOAD_CORE:=1}"
@@ -37,9 +38,11 @@ rss_mib() {
     awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
 }
 
+# stop_server [PID] : stops PID (default SERVER_PID) and waits for it.
 stop_server() {
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+    local pid=${1:-$SERVER_PID}
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
 }
 
 # load URL : runs wrk on LOAD_CORE and prints "REQ_PER_S P99_MS REQUESTS".
@@ -59,6 +62,17 @@ load() {
     echo "$rps $(to_ms "$p99") $requests"
 }
 
+# load_at_rate URL RATE : runs bench/open-loop on LOAD_CORE at RATE req/s
+# for RATE_DURATION (after a 1 s warm-up) and prints "P99_MS MOST_WAITING"
+# (MOST_WAITING: the most requests that waited at once for a connection).
+load_at_rate() {
+    local out
+    out=$(taskset -c "$LOAD_CORE" "$OPEN_LOOP" --rate "$2" --connections "$CONNECTIONS" \
+        --duration "$RATE_DURATION" --warmup 1s "$1") || return 1
+    echo "open-loop $1 at $2 req/s: $out" >>"$BENCH_LOG"
+    jq -r '"\(.p99_ms * 100 | round / 100) \(.most_waiting)"' <<<"$out"
+}
+
 # to_ms 1.23ms|456.00us|1.02s : milliseconds, two decimals.
 to_ms() {
     awk -v v="$1" 'BEGIN {
@@ -67,6 +81,9 @@ to_ms() {
         printf "%.2f", n
     }'
 }
+
+# mean A B : (A + B) / 2.
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
 
 # ratio A B : A / B, two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }

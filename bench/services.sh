@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks both apps and a baseline in the same run, and prints a table:
-#   - requests/s and p99 latency, with the server pinned to one core
-#     (taskset) and wrk on the other: each app's first info route without
-#     logging (RUST_LOG=off) and with production logging (JSON, one line per
-#     request, to a file), and its health route with production logging;
+#   - requests/s and p99 latency at saturation, with the server pinned to
+#     one core (taskset) and wrk on the other: each app's first info route
+#     without logging (RUST_LOG=off) and with production logging (JSON, one
+#     line per request, to a file), and its health route with production
+#     logging;
+#   - p99 latency of the same routes at one fixed rate for every server
+#     (bench/open-loop), below saturation, where latency says how long a
+#     request takes rather than how long the queue is;
 #   - idle resident memory;
 #   - time from process start to the first healthy answer;
 #   - image size, from the Docker engine when DOCKER_HOST reaches one;
@@ -14,14 +18,16 @@
 # latency are also printed as ratios to it, so that figures from different
 # machines compare.
 #
-# Everything is measured BENCH_ROUNDS times, the baseline first in each
-# round, and each app figure is divided by the baseline of its own round:
-# on a shared machine a disturbance then hits both sides of a ratio alike.
-# Each row shows its median round (by req/s ratio); the spread of the
-# ratios over the rounds is printed under the table.
+# Everything is measured BENCH_ROUNDS times. The baseline stays up, idle,
+# through each round and is loaded just before and just after every app
+# figure, which is divided by the mean of those two baseline loads: on a
+# shared machine a disturbance longer than a load then hits both sides of
+# a ratio alike. Each figure of the table is its median over the rounds;
+# the spread of the ratios over the rounds is printed under it.
 #
-# Usage: bench/services.sh   (BENCH_DURATION=10s BENCH_CONNECTIONS=64
-#        BENCH_ROUNDS=3 BENCH_IMAGES=0 to skip building the images)
+# Usage: bench/services.sh   (BENCH_DURATION=10s BENCH_RATE_DURATION=10s
+#        BENCH_RATE_SHARE=0.45 BENCH_CONNECTIONS=64 BENCH_ROUNDS=3;
+#        BENCH_IMAGES=0 to skip building the images)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -29,6 +35,9 @@ cd "$ROOT"
 source bench/lib.sh
 
 DURATION=${BENCH_DURATION:-10s}
+# Longer than wrk's: at a fixed rate the p99 rests on the few slowest
+# moments of the run, so it needs more of them to settle.
+RATE_DURATION=${BENCH_RATE_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_IMAGES=${BENCH_IMAGES:-1}
@@ -46,9 +55,10 @@ if (($(nproc) < 2)); then
 fi
 
 echo "building release binaries..." >&2
-cargo build --release --locked -q -p service-a -p service-b
+cargo build --release --locked -q -p service-a -p service-b -p open-loop
 cargo build --release --locked -q -p service-core --example hello_baseline
 BIN=target/release
+OPEN_LOOP=$BIN/open-loop
 
 images=false
 if [[ $BENCH_IMAGES == 1 ]] && docker info >/dev/null 2>&1; then
@@ -60,41 +70,81 @@ if [[ $BENCH_IMAGES == 1 ]] && docker info >/dev/null 2>&1; then
     done
 fi
 
-PORT=${BENCH_PORT:-5990}
+# The fixed rate of each round, as a share of the baseline's first req/s
+# in it; every server of the round gets this same rate. On the machine the
+# figures in bench/README.md come from, the virtual CPU pauses a few times
+# a second for 4-7 ms, for the baseline too; at 0.45 of the baseline's
+# req/s (where an app just meeting the throughput goal would run at its
+# 75 % CPU target) those pauses touch more than 1 % of the requests, and
+# the p99 of every server is theirs. At 0.2 they touch fewer, and the p99
+# is the server's own.
+RATE_SHARE=${BENCH_RATE_SHARE:-0.2}
+RATE=
+BASELINE_PORT=${BENCH_PORT:-5990}
+APP_PORT=$((BASELINE_PORT + 1))
 rows=()
 per_task=()
-baseline_rps=
-baseline_p99=
-# measure ROUND NAME BINARY HEALTH_PATH LOG ROUTE... : LOG is `off` or
-# `json`. The baseline comes first in each round and sets baseline_rps
-# and baseline_p99 for the rest of it.
-measure() {
+BASELINE_PID=
+APP_PID=
+stop_all() {
+    [[ -z $APP_PID ]] || stop_server "$APP_PID"
+    [[ -z $BASELINE_PID ]] || stop_server "$BASELINE_PID"
+}
+trap stop_all EXIT
+
+# started PORT HEALTH_PATH : after start_pinned, waits for the first
+# healthy answer and sets STARTUP_MS and RSS_MIB.
+started() {
+    STARTUP_MS=$(ms_to_healthy "http://127.0.0.1:$1$2")
+    sleep 1
+    RSS_MIB=$(rss_mib "$SERVER_PID")
+}
+
+# load_baseline ROUND : loads the baseline's route with wrk and at the
+# round's fixed rate, records a baseline row, and sets last_rps, last_p99
+# and last_fixed_p99.
+load_baseline() {
+    echo "round $1: baseline /, log off ($DURATION with wrk)" >&2
+    local figures
+    figures=$(load "http://127.0.0.1:$BASELINE_PORT/") || exit 1
+    read -r last_rps last_p99 _ <<<"$figures"
+    if [[ -z $RATE ]]; then
+        RATE=$(awk -v r="$last_rps" -v s="$RATE_SHARE" 'BEGIN { printf "%d", r * s }')
+    fi
+    echo "round $1: baseline /, log off ($RATE_DURATION at $RATE req/s)" >&2
+    figures=$(load_at_rate "http://127.0.0.1:$BASELINE_PORT/" "$RATE") || exit 1
+    read -r last_fixed_p99 _ <<<"$figures"
+    rows+=("$1|baseline|/|off|$last_rps|$last_p99|1.00|1.00|$baseline_rss|$baseline_startup|-|$last_fixed_p99|1.00|$RATE")
+}
+
+# measure_app ROUND NAME BINARY HEALTH_PATH LOG ROUTE... : starts the app
+# (LOG `off` or `json`) beside the idle baseline and loads each ROUTE, with
+# wrk and at the round's fixed rate, each followed by the same two loads on
+# the baseline; each app figure is divided by the mean of the baseline's
+# just before and just after it.
+measure_app() {
     local round=$1 name=$2 bin=$3 health=$4 log=$5
     shift 5
     local logfile=off
     [[ $log == off ]] || logfile="$RESULTS/$name-access.log"
-    start_pinned "$PORT" "$logfile" "$bin"
-    trap stop_server EXIT
-    local startup rss image="-"
-    startup=$(ms_to_healthy "http://127.0.0.1:$PORT$health")
-    sleep 1
-    rss=$(rss_mib "$SERVER_PID")
-    if $images && [[ $name != baseline ]]; then
-        image=$(image_mib "ecs-pipeline-bench/$name:latest")
-    fi
-    local route figures rps p99 requests
+    start_pinned "$APP_PORT" "$logfile" "$bin"
+    APP_PID=$SERVER_PID
+    started "$APP_PORT" "$health"
+    local image="-"
+    if $images; then image=$(image_mib "ecs-pipeline-bench/$name:latest"); fi
+    local route figures rps p99 fixed_p99 before_rps before_p99 before_fixed_p99
     for route in "$@"; do
-        echo "round $round: $name $route, log $log ($DURATION, $CONNECTIONS connections)" >&2
-        figures=$(load "http://127.0.0.1:$PORT$route") || exit 1
-        read -r rps p99 requests <<<"$figures"
-        if [[ $name == baseline ]]; then
-            baseline_rps=$rps
-            baseline_p99=$p99
-        fi
-        rows+=("$round|$name|$route|$log|$rps|$p99|$(ratio "$rps" "$baseline_rps")|$(ratio "$p99" "$baseline_p99")|$rss|$startup|$image")
+        echo "round $round: $name $route, log $log ($DURATION with wrk, then $RATE_DURATION at $RATE req/s)" >&2
+        figures=$(load "http://127.0.0.1:$APP_PORT$route") || exit 1
+        read -r rps p99 _ <<<"$figures"
+        figures=$(load_at_rate "http://127.0.0.1:$APP_PORT$route" "$RATE") || exit 1
+        read -r fixed_p99 _ <<<"$figures"
+        before_rps=$last_rps before_p99=$last_p99 before_fixed_p99=$last_fixed_p99
+        load_baseline "$round"
+        rows+=("$round|$name|$route|$log|$rps|$p99|$(ratio "$rps" "$(mean "$before_rps" "$last_rps")")|$(ratio "$p99" "$(mean "$before_p99" "$last_p99")")|$RSS_MIB|$STARTUP_MS|$image|$fixed_p99|$(ratio "$fixed_p99" "$(mean "$before_fixed_p99" "$last_fixed_p99")")|$RATE")
     done
-    stop_server
-    trap - EXIT
+    stop_server "$APP_PID"
+    APP_PID=
     if [[ $logfile != off ]]; then
         # Every request wrk counted was logged (the server also logs the
         # health polls and requests wrk left unfinished at the end).
@@ -106,35 +156,53 @@ measure() {
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do
-    measure "$round" baseline "$BIN/examples/hello_baseline" / off /
+    # The baseline stays up, idle on the same core, while the apps run, so
+    # that it is loaded just before and just after every app figure.
+    start_pinned "$BASELINE_PORT" off "$BIN/examples/hello_baseline"
+    BASELINE_PID=$SERVER_PID
+    started "$BASELINE_PORT" /
+    baseline_startup=$STARTUP_MS baseline_rss=$RSS_MIB
+    RATE=
+    load_baseline "$round"
     for app in service-a service-b; do
         first=$(jq -r '.microservices[0].name' "config/$app.json")
-        measure "$round" "$app" "$BIN/$app" "/$first/health" off "/$first"
-        measure "$round" "$app" "$BIN/$app" "/$first/health" json "/$first/health" "/$first"
+        measure_app "$round" "$app" "$BIN/$app" "/$first/health" off "/$first"
+        measure_app "$round" "$app" "$BIN/$app" "/$first/health" json "/$first/health" "/$first"
     done
+    stop_server "$BASELINE_PID"
+    BASELINE_PID=
 done
 printf '%s\n' "${rows[@]}" >"$RESULTS/rounds.psv"
-echo "every round: $RESULTS/rounds.psv (round|app|route|log|req/s|p99 ms|ratios|RSS|start|image)" >&2
+echo "every round: $RESULTS/rounds.psv (round|app|route|log|req/s|p99 ms|ratios|RSS|start|image|p99 ms at the rate|ratio|rate)" >&2
 
-# median KEY : the row of KEY (app|route|log) from its median round by req/s
-# ratio, without the round number.
+# median KEY FIELD : the median over the rounds (for the baseline, over
+# its loads) of FIELD of KEY's rows (KEY: app|route|log). Each figure gets
+# its own median: one disturbed load then moves no figure of its row but
+# its own.
 median() {
-    printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" '$2 "|" $3 "|" $4 == k' | sort -t'|' -k7,7g |
-        awk -v n="$ROUNDS" 'NR == int((n + 1) / 2)' | cut -d'|' -f2-
+    printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" -v f="$2" '$2 "|" $3 "|" $4 == k { print $f }' |
+        sort -g | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'
 }
 # spread KEY FIELD : min-max over the rounds of FIELD (7: req/s ratio,
-# 8: p99 ratio, 10: start to healthy).
+# 8: p99 ratio, 10: start to healthy, 13: p99 ratio at the fixed rate,
+# 14: the fixed rate).
 spread() {
     printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" -v f="$2" '$2 "|" $3 "|" $4 == k { print $f }' |
         sort -g | sed -n '1p;$p' | paste -sd- | sed 's/^\([^-]*\)$/\1-\1/'
 }
 keys=()
 while IFS= read -r key; do keys+=("$key"); done < <(printf '%s\n' "${rows[@]}" | cut -d'|' -f2-4 | awk '!seen[$0]++')
+# The table's rows: app, route, log, req/s, p99, their ratios, p99 at the
+# fixed rate and its ratio, RSS, start to healthy, image.
 medians=()
-for key in "${keys[@]}"; do medians+=("$(median "$key")"); done
+for key in "${keys[@]}"; do
+    cells=("$key")
+    for field in 5 6 7 8 12 13 9 10 11; do cells+=("$(median "$key" "$field")"); done
+    medians+=("$(IFS='|'; echo "${cells[*]}")")
+done
 for app in service-a service-b; do
     first=$(jq -r '.microservices[0].name' "config/$app.json")
-    rps=$(median "$app|/$first|json" | cut -d'|' -f4)
+    rps=$(median "$app|/$first|json" 5)
     # What one task serves before target tracking adds another: the one-core
     # figure with production logging, times the task's CPU share (cpu/1024),
     # times the scaling target.
@@ -162,19 +230,20 @@ table() {
 }
 
 {
-    printf '%s\n' "${medians[@]}" | table code "|---|---|---|---:|---:|---:|---:|---:|---:|---:|" \
-        app route log "req/s" "p99 ms" "req/s vs baseline" "p99 vs baseline" "idle RSS MiB" "start to healthy ms" "image MiB"
+    printf '%s\n' "${medians[@]}" | table code "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" \
+            app route log "req/s" "p99 ms" "req/s vs baseline" "p99 vs baseline" \
+            "p99 ms at the fixed rate" "p99 at the fixed rate vs baseline" "idle RSS MiB" "start to healthy ms" "image MiB"
     echo
     echo "Spread over the $ROUNDS rounds (min-max):"
     echo
     for key in "${keys[@]}"; do
-        echo "$key|$(spread "$key" 7)|$(spread "$key" 8)|$(spread "$key" 10)"
-    done | table code "|---|---|---|---:|---:|---:|" \
-        app route log "req/s vs baseline" "p99 vs baseline" "start to healthy ms"
+        echo "$key|$(spread "$key" 7)|$(spread "$key" 8)|$(spread "$key" 13)|$(spread "$key" 10)"
+    done | table code "|---|---|---|---:|---:|---:|---:|" \
+        app route log "req/s vs baseline" "p99 vs baseline" "p99 at the fixed rate vs baseline" "start to healthy ms"
     echo
     printf '%s\n' "${per_task[@]}" | table plain "|---|---:|---:|---:|---:|" \
         app "one-core req/s (info route, JSON log)" "task CPU units" "scaling cpu_target %" "req/s per task at the target"
     echo
-    echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, wrk on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION; $ROUNDS rounds."
+    echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, load on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION; open-loop --connections $CONNECTIONS --duration $RATE_DURATION at $RATE_SHARE x the round's first baseline req/s ($(spread "baseline|/|off" 14) req/s); $ROUNDS rounds."
 } | tee -a "$BENCH_LOG"
 echo "raw wrk output: $BENCH_LOG" >&2
