@@ -26,7 +26,7 @@
 # the spread of the ratios over the rounds is printed under it.
 #
 # Usage: bench/services.sh   (BENCH_DURATION=10s BENCH_RATE_DURATION=10s
-#        BENCH_RATE_SHARE=0.45 BENCH_CONNECTIONS=64 BENCH_ROUNDS=3;
+#        BENCH_RATE_SHARE=0.2 BENCH_CONNECTIONS=64 BENCH_ROUNDS=3;
 #        BENCH_IMAGES=0 to skip building the images)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -112,8 +112,7 @@ load_baseline() {
         RATE=$(awk -v r="$last_rps" -v s="$RATE_SHARE" 'BEGIN { printf "%d", r * s }')
     fi
     echo "round $1: baseline /, log off ($RATE_DURATION at $RATE req/s)" >&2
-    figures=$(load_at_rate "http://127.0.0.1:$BASELINE_PORT/" "$RATE") || exit 1
-    read -r last_fixed_p99 _ <<<"$figures"
+    last_fixed_p99=$(load_at_rate "http://127.0.0.1:$BASELINE_PORT/" "$RATE") || exit 1
     rows+=("$1|baseline|/|off|$last_rps|$last_p99|1.00|1.00|$baseline_rss|$baseline_startup|-|$last_fixed_p99|1.00|$RATE")
 }
 
@@ -137,8 +136,7 @@ measure_app() {
         echo "round $round: $name $route, log $log ($DURATION with wrk, then $RATE_DURATION at $RATE req/s)" >&2
         figures=$(load "http://127.0.0.1:$APP_PORT$route") || exit 1
         read -r rps p99 _ <<<"$figures"
-        figures=$(load_at_rate "http://127.0.0.1:$APP_PORT$route" "$RATE") || exit 1
-        read -r fixed_p99 _ <<<"$figures"
+        fixed_p99=$(load_at_rate "http://127.0.0.1:$APP_PORT$route" "$RATE") || exit 1
         before_rps=$last_rps before_p99=$last_p99 before_fixed_p99=$last_fixed_p99
         load_baseline "$round"
         rows+=("$round|$name|$route|$log|$rps|$p99|$(ratio "$rps" "$(mean "$before_rps" "$last_rps")")|$(ratio "$p99" "$(mean "$before_p99" "$last_p99")")|$RSS_MIB|$STARTUP_MS|$image|$fixed_p99|$(ratio "$fixed_p99" "$(mean "$before_fixed_p99" "$last_fixed_p99")")|$RATE")
@@ -175,20 +173,23 @@ done
 printf '%s\n' "${rows[@]}" >"$RESULTS/rounds.psv"
 echo "every round: $RESULTS/rounds.psv (round|app|route|log|req/s|p99 ms|ratios|RSS|start|image|p99 ms at the rate|ratio|rate)" >&2
 
+# values KEY FIELD : FIELD of KEY's rows (KEY: app|route|log), in numeric
+# order.
+values() {
+    printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" -v f="$2" '$2 "|" $3 "|" $4 == k { print $f }' | sort -g
+}
 # median KEY FIELD : the median over the rounds (for the baseline, over
 # its loads) of FIELD of KEY's rows (KEY: app|route|log). Each figure gets
 # its own median: one disturbed load then moves no figure of its row but
 # its own.
 median() {
-    printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" -v f="$2" '$2 "|" $3 "|" $4 == k { print $f }' |
-        sort -g | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'
+    values "$1" "$2" | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'
 }
 # spread KEY FIELD : min-max over the rounds of FIELD (7: req/s ratio,
 # 8: p99 ratio, 10: start to healthy, 13: p99 ratio at the fixed rate,
 # 14: the fixed rate).
 spread() {
-    printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" -v f="$2" '$2 "|" $3 "|" $4 == k { print $f }' |
-        sort -g | sed -n '1p;$p' | paste -sd- | sed 's/^\([^-]*\)$/\1-\1/'
+    values "$1" "$2" | sed -n '1p;$p' | paste -sd- | sed 's/^\([^-]*\)$/\1-\1/'
 }
 keys=()
 while IFS= read -r key; do keys+=("$key"); done < <(printf '%s\n' "${rows[@]}" | cut -d'|' -f2-4 | awk '!seen[$0]++')

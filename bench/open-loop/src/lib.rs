@@ -74,6 +74,8 @@ pub enum LoadError {
     NoRate,
     #[error("connections must be at least 1")]
     NoConnections,
+    #[error("cannot poll the connections: {0}")]
+    Poll(std::io::Error),
     #[error("cannot connect to {addr}: {source}")]
     Connect {
         addr: SocketAddr,
@@ -134,10 +136,7 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
         load.path, load.addr
     )
     .into_bytes();
-    let mut poll = Poll::new().map_err(|source| LoadError::Io {
-        connection: 0,
-        source,
-    })?;
+    let mut poll = Poll::new().map_err(LoadError::Poll)?;
     let mut connections = connect(load, &poll)?;
     let mut idle: Vec<usize> = (0..connections.len()).collect();
     let mut events = Events::with_capacity(connections.len());
@@ -181,10 +180,7 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
             waiting.pop_front();
         }
         poll.poll(&mut events, Some(Duration::ZERO))
-            .map_err(|source| LoadError::Io {
-                connection: 0,
-                source,
-            })?;
+            .map_err(LoadError::Poll)?;
         for event in &events {
             let index = event.token().0;
             let connection = &mut connections[index];
@@ -217,9 +213,12 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
             });
         }
     }
-    let mut report = report(latencies, load.duration, most_waiting);
-    report.longest_pause = longest_pause;
-    Ok(report)
+    Ok(report(
+        latencies,
+        load.duration,
+        most_waiting,
+        longest_pause,
+    ))
 }
 
 fn connect(load: &Load, poll: &Poll) -> Result<Vec<Connection>, LoadError> {
@@ -328,7 +327,12 @@ fn answer_length(received: &[u8], index: usize) -> Result<Option<usize>, LoadErr
     Ok((received.len() >= whole).then_some(whole))
 }
 
-fn report(mut latencies: Vec<Duration>, duration: Duration, most_waiting: usize) -> Report {
+fn report(
+    mut latencies: Vec<Duration>,
+    duration: Duration,
+    most_waiting: usize,
+    longest_pause: Duration,
+) -> Report {
     latencies.sort_unstable();
     // The latency at quantile `q`: the smallest one at least a share `q` of
     // the requests do not exceed.
@@ -348,7 +352,7 @@ fn report(mut latencies: Vec<Duration>, duration: Duration, most_waiting: usize)
         p999: at(0.999),
         max: at(1.0),
         most_waiting,
-        longest_pause: Duration::ZERO,
+        longest_pause,
     }
 }
 
@@ -359,7 +363,7 @@ mod tests {
     #[test]
     fn quantiles_are_taken_from_the_sorted_latencies() {
         let latencies = (1..=1000).rev().map(Duration::from_micros).collect();
-        let report = report(latencies, Duration::from_secs(2), 3);
+        let report = report(latencies, Duration::from_secs(2), 3, Duration::ZERO);
         assert_eq!(report.requests, 1000);
         assert!((report.rate - 500.0).abs() < 1e-9);
         assert_eq!(report.p50, Duration::from_micros(500));
