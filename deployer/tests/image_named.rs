@@ -4,7 +4,9 @@
 
 mod image_support;
 
-use image_support::{deployer, manifest, unique, ImageCleanup, BASE_IMAGE};
+use image_support::{
+    deployer, engine_turn, manifest, unique, EngineTurn, ImageCleanup, BASE_IMAGE,
+};
 
 /// A build context with `Dockerfile.tool`, and a config directory with no
 /// app in it: nothing may be read from an app's JSON.
@@ -14,6 +16,8 @@ struct NamedCase {
     repository: String,
     tag: String,
     _cleanup: ImageCleanup,
+    /// Builds happen during this test's turn at the engine.
+    _turn: EngineTurn,
 }
 
 impl NamedCase {
@@ -22,6 +26,7 @@ impl NamedCase {
         else {
             return None;
         };
+        let turn = engine_turn();
         let dir = tempfile::tempdir().expect("create a temp dir");
         std::fs::create_dir_all(dir.path().join("context")).expect("mkdir context");
         std::fs::create_dir_all(dir.path().join("config")).expect("mkdir config");
@@ -44,6 +49,7 @@ impl NamedCase {
             repository,
             tag,
             _cleanup: cleanup,
+            _turn: turn,
         })
     }
 

@@ -7,9 +7,12 @@
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::TryStreamExt;
@@ -28,6 +31,57 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
 }
 
+/// The engine's classic builder, looking for a cached step, goes through
+/// every image made from the step's parent, and fails the build ("unable to
+/// find image sha256:...") when one of them is removed meanwhile. The tests
+/// of one binary run on parallel threads, all build from [`BASE_IMAGE`],
+/// and remove their images as they end, so one test's clean-up could fail
+/// another's build. A test therefore builds and removes images only during
+/// its turn at the engine ([`engine_turn`]): every [`TestApp`] holds one
+/// for its life, and [`ImageCleanup`] takes one to remove its images.
+static ENGINE: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    /// How many turns this thread holds, and the lock while it holds any.
+    static TURNS: Cell<usize> = const { Cell::new(0) };
+    static HELD: RefCell<Option<MutexGuard<'static, ()>>> = const { RefCell::new(None) };
+}
+
+/// This thread's turn at the engine; see [`ENGINE`]. A thread may hold
+/// several at once (a test's app and its clean-up); the engine is free again
+/// when the last one drops.
+pub struct EngineTurn {
+    /// A turn belongs to the thread that took it.
+    _thread: PhantomData<*const ()>,
+}
+
+/// Waits for this thread's turn at the engine, unless it holds one already.
+pub fn engine_turn() -> EngineTurn {
+    TURNS.with(|turns| {
+        if turns.get() == 0 {
+            // A test that failed during its turn leaves the lock poisoned;
+            // the engine itself is fine.
+            let guard = ENGINE.lock().unwrap_or_else(PoisonError::into_inner);
+            HELD.with(|held| *held.borrow_mut() = Some(guard));
+        }
+        turns.set(turns.get() + 1);
+    });
+    EngineTurn {
+        _thread: PhantomData,
+    }
+}
+
+impl Drop for EngineTurn {
+    fn drop(&mut self) {
+        TURNS.with(|turns| {
+            turns.set(turns.get() - 1);
+            if turns.get() == 0 {
+                HELD.with(|held| drop(held.borrow_mut().take()));
+            }
+        });
+    }
+}
+
 /// A throwaway app: `config/<app>.json` (a copy of service-b's with its own
 /// name, repository and Dockerfile) and a build context.
 pub struct TestApp {
@@ -35,12 +89,15 @@ pub struct TestApp {
     pub name: String,
     /// Holds `config/` and `context/`.
     pub dir: tempfile::TempDir,
+    /// Builds of this app happen during this test's turn at the engine.
+    _turn: EngineTurn,
 }
 
 impl TestApp {
     /// An app built from `files` (path, content) with `dockerfile` as its
     /// Dockerfile path.
     pub fn new(dockerfile: &str, files: &[(&str, &str)]) -> Self {
+        let turn = engine_turn();
         let name = unique("imgtest");
         let dir = tempfile::tempdir().expect("create a temp dir");
         let mut app: serde_json::Value = serde_json::from_str(
@@ -59,7 +116,11 @@ impl TestApp {
             serde_json::to_string_pretty(&app).expect("serialise"),
         )
         .expect("write the app JSON");
-        let test_app = TestApp { name, dir };
+        let test_app = TestApp {
+            name,
+            dir,
+            _turn: turn,
+        };
         for (path, content) in files {
             test_app.write(path, content);
         }
@@ -241,6 +302,7 @@ impl Drop for ImageCleanup {
     fn drop(&mut self) {
         use bollard::query_parameters::RemoveImageOptionsBuilder;
         let names = std::mem::take(&mut self.0);
+        let _turn = engine_turn();
         runtime().block_on(async {
             let docker = engine().await;
             for name in names {
