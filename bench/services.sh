@@ -174,20 +174,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
     stop_server "$BASELINE_PID"
     BASELINE_PID=
 done
-# Each p99 at the fixed rate is divided by the median of the baseline's
-# over the whole run, not paired like req/s: the rate is the same for every
-# load, so the drift that pairing corrects for barely moves it, and one of
-# this machine's stalls (about 100 ms, a few loads in a run) puts a load's
-# p99 at tens of ms. Paired, one stalled baseline load drops the ratio of
-# the app figure beside it a hundredfold; against a median over all the
-# baseline's loads, a stall moves only the load it hit.
-baseline_fixed_p99=$(printf '%s\n' "${rows[@]}" | awk -F'|' '$2 == "baseline" { print $12 }' | sort -g |
-    awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
-mapfile -t rows < <(printf '%s\n' "${rows[@]}" | awk -F'|' -v OFS='|' -v b="$baseline_fixed_p99" '{
-    $13 = b > 0 ? sprintf("%.2f", $12 / b) : "-"; print }')
-printf '%s\n' "${rows[@]}" >"$RESULTS/rounds.psv"
-echo "every round: $RESULTS/rounds.psv (round|app|route|log|req/s|p99 ms|ratios|RSS|start|image|p99 ms at the rate|ratio|rate)" >&2
-
 # values KEY FIELD : FIELD of KEY's rows (KEY: app|route|log), in numeric
 # order.
 values() {
@@ -200,6 +186,19 @@ values() {
 median() {
     values "$1" "$2" | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'
 }
+# Each p99 at the fixed rate is divided by the median of the baseline's
+# over the whole run, not paired like req/s: the rate is the same for every
+# load, so the drift that pairing corrects for barely moves it, and one of
+# this machine's stalls (about 100 ms, a few loads in a run) puts a load's
+# p99 at tens of ms. Paired, one stalled baseline load drops the ratio of
+# the app figure beside it a hundredfold; against a median over all the
+# baseline's loads, a stall moves only the load it hit.
+baseline_fixed_p99=$(median "baseline|/|off" 12)
+mapfile -t rows < <(printf '%s\n' "${rows[@]}" | awk -F'|' -v OFS='|' -v b="$baseline_fixed_p99" '{
+    $13 = b > 0 ? sprintf("%.2f", $12 / b) : "-"; print }')
+printf '%s\n' "${rows[@]}" >"$RESULTS/rounds.psv"
+echo "every round: $RESULTS/rounds.psv (round|app|route|log|req/s|p99 ms|ratios|RSS|start|image|p99 ms at the rate|ratio|rate)" >&2
+
 # spread KEY FIELD : min-max over the rounds of FIELD (7: req/s ratio,
 # 8: p99 ratio, 10: start to healthy, 13: p99 ratio at the fixed rate,
 # 14: the fixed rate).

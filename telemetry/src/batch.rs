@@ -194,16 +194,18 @@ where
 /// sets one thread's; a process may always lower its own priority.
 #[cfg(target_os = "linux")]
 fn lower_own_priority() {
-    // SAFETY: both calls only read and set the scheduling attributes of the
-    // calling thread; neither touches memory.
-    let done = unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid.unsigned_abs(), WRITER_NICE)
-    };
     // A sandbox that refuses the call leaves the writer at the default
     // priority: lines are still written, requests just wait a little more
     // behind each batch. There is nowhere to log it but this writer.
-    let _ = done;
+    // SAFETY: both calls only read and set the scheduling attributes of the
+    // calling thread; neither touches memory.
+    let _ = unsafe {
+        libc::setpriority(
+            libc::PRIO_PROCESS,
+            libc::gettid().unsigned_abs(),
+            WRITER_NICE,
+        )
+    };
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -323,17 +325,26 @@ mod tests {
 
     use super::*;
 
-    /// An output that keeps what it is given, counts its writes, and can
-    /// be slow, like a busy log driver.
+    /// An output that keeps what it is given, counts its writes, can be
+    /// slow, like a busy log driver, and records the nice value of the
+    /// thread that writes each time (Linux only).
     #[derive(Clone, Default)]
     struct Output {
         bytes: Arc<Mutex<Vec<u8>>>,
         writes: Arc<AtomicUsize>,
         delay: Duration,
+        nices: Arc<Mutex<Vec<i32>>>,
     }
 
     impl Write for Output {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            #[cfg(target_os = "linux")]
+            {
+                // SAFETY: reads the calling thread's scheduling attribute only.
+                let nice =
+                    unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid().unsigned_abs()) };
+                self.nices.lock().expect("lock").push(nice);
+            }
             std::thread::sleep(self.delay);
             self.writes.fetch_add(1, Ordering::SeqCst);
             self.bytes.lock().expect("lock").extend_from_slice(buf);
@@ -426,37 +437,14 @@ mod tests {
         assert_eq!(output.text(), "0 0\n");
     }
 
-    /// An output that records the nice value of the thread that writes to
-    /// it: the writer thread's.
-    #[cfg(target_os = "linux")]
-    #[derive(Clone, Default)]
-    struct NiceProbe {
-        seen: Arc<Mutex<Vec<i32>>>,
-    }
-
-    #[cfg(target_os = "linux")]
-    impl Write for NiceProbe {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            // SAFETY: reads the calling thread's scheduling attribute only.
-            let nice =
-                unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid().unsigned_abs()) };
-            self.seen.lock().expect("lock").push(nice);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[cfg(target_os = "linux")]
     #[test]
     fn the_writer_thread_writes_at_the_lowest_priority() {
-        let probe = NiceProbe::default();
-        let (writer, guard) = batch_writer(probe.clone()).expect("writer thread");
+        let output = Output::default();
+        let (writer, guard) = batch_writer(output.clone()).expect("writer thread");
         writer.make_writer().write_all(b"0 0\n").expect("write");
         drop(guard);
-        assert_eq!(*probe.seen.lock().expect("lock"), vec![WRITER_NICE]);
+        assert_eq!(*output.nices.lock().expect("lock"), vec![WRITER_NICE]);
     }
 
     #[test]
