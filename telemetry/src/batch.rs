@@ -437,22 +437,26 @@ mod tests {
         assert_eq!(output.text(), "0 0\n");
     }
 
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn the_writer_thread_writes_at_the_lowest_priority() {
+    /// Logs the line `0 0` and drops the guard: the writer thread has
+    /// written it and stopped.
+    fn one_line_then_stopped() -> (Output, BatchWriter<Output>) {
         let output = Output::default();
         let (writer, guard) = batch_writer(output.clone()).expect("writer thread");
         writer.make_writer().write_all(b"0 0\n").expect("write");
         drop(guard);
+        (output, writer)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_writer_thread_writes_at_the_lowest_priority() {
+        let (output, _writer) = one_line_then_stopped();
         assert_eq!(*output.nices.lock().expect("lock"), vec![WRITER_NICE]);
     }
 
     #[test]
     fn a_line_after_the_guard_drops_goes_straight_out() {
-        let output = Output::default();
-        let (writer, guard) = batch_writer(output.clone()).expect("writer thread");
-        writer.make_writer().write_all(b"0 0\n").expect("write");
-        drop(guard);
+        let (output, writer) = one_line_then_stopped();
         writer.make_writer().write_all(b"0 1\n").expect("write");
         assert_complete(&output.text(), 1, 2);
     }
