@@ -16,14 +16,29 @@
 //! connections from one thread that polls without sleeping (timers have
 //! millisecond resolution; the interval is tens of microseconds). A
 //! request whose time has come waits for a free connection if none is;
-//! its latency still counts from when it was due. One exception: when this
-//! load itself was paused (its thread descheduled; on a virtual machine
-//! the host takes a virtual CPU away for milliseconds at a time), a request
-//! that fell due in the pause counts from the end of the pause, since no
-//! server could have answered it sooner. Such pauses are reported
-//! (`longest_pause`); they are not charged to the server. Answers are
-//! parsed with `httparse` and must carry a `content-length`, as the
-//! measured servers' do.
+//! its latency still counts from when it was due. The exception is a pause
+//! of this load itself (its thread descheduled; on a virtual machine the
+//! host takes a virtual CPU away for milliseconds at a time), which is not
+//! charged to the server:
+//!
+//! - a request that fell due in a short gap between two looks at the clock
+//!   (up to [`PAUSE_LIMIT`], a few requests at the rates measured) counts
+//!   from the end of the gap, since no server could have answered it
+//!   sooner;
+//! - the requests that fell due in a longer pause are not sent at all
+//!   (`skipped`). Sent at its end, they would reach the server all at once,
+//!   as a burst that no steady stream of clients sends, and the server
+//!   would be charged for draining it: a 17 ms pause at 12k req/s sends
+//!   about 200 requests at once, and a server taking 18 us a request keeps
+//!   the last of them 3.6 ms. In loads whose p99 was several times the
+//!   usual, up to half of the slowest 1 % of the requests came in the few
+//!   milliseconds after such a burst (bench/README.md).
+//!
+//! A stall of the server itself is charged in full: this load runs on its
+//! own core and goes on sending on schedule while the server does not
+//! answer. The pauses are reported (`longest_pause`, `paused`, `skipped`).
+//! Answers are parsed with `httparse` and must carry a `content-length`,
+//! as the measured servers' do.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
@@ -66,6 +81,10 @@ pub struct Report {
     /// (descheduled, or a slow system call): a pause this long delays every
     /// request due in it, whatever the server does.
     pub longest_pause: Duration,
+    /// The time this load spent in pauses longer than [`PAUSE_LIMIT`].
+    pub paused: Duration,
+    /// Requests due in those pauses, and so neither sent nor measured.
+    pub skipped: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +120,76 @@ pub enum LoadError {
 
 /// How long answers may take after the last scheduled request.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+/// The longest gap between two looks at the clock whose due requests are
+/// still sent: three requests at 12k req/s. The gaps of a running load
+/// are a few microseconds, or one interval when the kernel's network work
+/// took the core; the host's pauses last milliseconds.
+pub const PAUSE_LIMIT: Duration = Duration::from_micros(250);
+
+/// The fixed-rate schedule: which requests are due at each look at the
+/// clock, and which fell in a pause of this load (see [`run`]).
+struct Schedule {
+    interval: Duration,
+    measured_from: Instant,
+    end: Instant,
+    /// When the next request is due.
+    next: Instant,
+    last_look: Instant,
+    longest_pause: Duration,
+    paused: Duration,
+    skipped: usize,
+}
+
+impl Schedule {
+    fn new(start: Instant, interval: Duration, warmup: Duration, duration: Duration) -> Self {
+        let measured_from = start + warmup;
+        Schedule {
+            interval,
+            measured_from,
+            end: measured_from + duration,
+            next: start,
+            last_look: start,
+            longest_pause: Duration::ZERO,
+            paused: Duration::ZERO,
+            skipped: 0,
+        }
+    }
+
+    /// Adds to `waiting` the requests due by `now`, seen at `now`; after a
+    /// pause longer than [`PAUSE_LIMIT`], skips those due in it instead.
+    fn look(&mut self, now: Instant, waiting: &mut VecDeque<Due>) {
+        let gap = now.saturating_duration_since(self.last_look);
+        let measured = now >= self.measured_from;
+        if measured {
+            self.longest_pause = self.longest_pause.max(gap);
+        }
+        if gap > PAUSE_LIMIT {
+            if measured {
+                self.paused += gap;
+            }
+            while self.next <= now && self.next < self.end {
+                if self.next >= self.measured_from {
+                    self.skipped += 1;
+                }
+                self.next += self.interval;
+            }
+        }
+        self.last_look = now;
+        while self.next <= now && self.next < self.end {
+            waiting.push_back(Due {
+                scheduled: self.next,
+                seen: now,
+            });
+            self.next += self.interval;
+        }
+    }
+
+    /// Whether every request of the schedule has fallen due.
+    fn done(&self) -> bool {
+        self.next >= self.end
+    }
+}
 
 /// A request whose time has come: when it was due, and when this load,
 /// running, first saw that it was (the same but for a pause of the load
@@ -142,29 +231,16 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
     let mut events = Events::with_capacity(connections.len());
 
     let interval = Duration::from_secs_f64(1.0 / f64::from(load.rate));
-    let start = Instant::now();
-    let measured_from = start + load.warmup;
-    let end = measured_from + load.duration;
-    let mut next = start;
+    let mut schedule = Schedule::new(Instant::now(), interval, load.warmup, load.duration);
+    let measured_from = schedule.measured_from;
+    let end = schedule.end;
     let mut waiting: VecDeque<Due> = VecDeque::new();
     let mut most_waiting = 0;
     let mut latencies: Vec<Duration> = Vec::new();
-    let mut longest_pause = Duration::ZERO;
-    let mut last_look = start;
 
     loop {
         let now = Instant::now();
-        if now >= measured_from {
-            longest_pause = longest_pause.max(now - last_look);
-        }
-        last_look = now;
-        while next <= now && next < end {
-            waiting.push_back(Due {
-                scheduled: next,
-                seen: now,
-            });
-            next += interval;
-        }
+        schedule.look(now, &mut waiting);
         // Requests that found no free connection wait in `waiting`; only
         // those after the warm-up say something about the server.
         if waiting
@@ -194,7 +270,7 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
                 idle.push(index);
             }
         }
-        if next >= end && waiting.is_empty() && idle.len() == connections.len() {
+        if schedule.done() && waiting.is_empty() && idle.len() == connections.len() {
             break;
         }
         // Polling without sleeping keeps this thread runnable all the time;
@@ -213,12 +289,7 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
             });
         }
     }
-    Ok(report(
-        latencies,
-        load.duration,
-        most_waiting,
-        longest_pause,
-    ))
+    Ok(report(latencies, load.duration, most_waiting, &schedule))
 }
 
 fn connect(load: &Load, poll: &Poll) -> Result<Vec<Connection>, LoadError> {
@@ -331,7 +402,7 @@ fn report(
     mut latencies: Vec<Duration>,
     duration: Duration,
     most_waiting: usize,
-    longest_pause: Duration,
+    schedule: &Schedule,
 ) -> Report {
     latencies.sort_unstable();
     // The latency at quantile `q`: the smallest one at least a share `q` of
@@ -352,7 +423,9 @@ fn report(
         p999: at(0.999),
         max: at(1.0),
         most_waiting,
-        longest_pause,
+        longest_pause: schedule.longest_pause,
+        paused: schedule.paused,
+        skipped: schedule.skipped,
     }
 }
 
@@ -363,7 +436,13 @@ mod tests {
     #[test]
     fn quantiles_are_taken_from_the_sorted_latencies() {
         let latencies = (1..=1000).rev().map(Duration::from_micros).collect();
-        let report = report(latencies, Duration::from_secs(2), 3, Duration::ZERO);
+        let schedule = Schedule::new(
+            Instant::now(),
+            Duration::from_millis(1),
+            Duration::ZERO,
+            Duration::from_secs(2),
+        );
+        let report = report(latencies, Duration::from_secs(2), 3, &schedule);
         assert_eq!(report.requests, 1000);
         assert!((report.rate - 500.0).abs() < 1e-9);
         assert_eq!(report.p50, Duration::from_micros(500));
@@ -372,6 +451,70 @@ mod tests {
         assert_eq!(report.p999, Duration::from_micros(999));
         assert_eq!(report.max, Duration::from_micros(1000));
         assert_eq!(report.most_waiting, 3);
+    }
+
+    /// Looks at `at` after the schedule's start; returns the requests that
+    /// fell due, as (due, seen) in microseconds after the start.
+    fn look_at(schedule: &mut Schedule, start: Instant, at: u64) -> Vec<(u128, u128)> {
+        let mut waiting = VecDeque::new();
+        schedule.look(start + Duration::from_micros(at), &mut waiting);
+        waiting
+            .iter()
+            .map(|d| {
+                (
+                    (d.scheduled - start).as_micros(),
+                    (d.seen - start).as_micros(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn requests_due_in_a_short_gap_are_sent_late_and_counted_from_when_seen() {
+        let start = Instant::now();
+        let interval = Duration::from_micros(100);
+        let mut schedule = Schedule::new(start, interval, Duration::ZERO, Duration::from_secs(1));
+        assert_eq!(look_at(&mut schedule, start, 0), [(0, 0)]);
+        let gap = PAUSE_LIMIT.as_micros() as u64;
+        let due = look_at(&mut schedule, start, gap);
+        let expected: Vec<(u128, u128)> = (1..=u128::from(gap) / 100)
+            .map(|k| (k * 100, u128::from(gap)))
+            .collect();
+        assert_eq!(due, expected);
+        assert_eq!((schedule.skipped, schedule.paused), (0, Duration::ZERO));
+        assert_eq!(schedule.longest_pause, PAUSE_LIMIT);
+    }
+
+    #[test]
+    fn requests_due_in_a_longer_pause_are_skipped_and_the_pause_reported() {
+        let start = Instant::now();
+        let interval = Duration::from_micros(100);
+        let mut schedule = Schedule::new(start, interval, Duration::ZERO, Duration::from_secs(1));
+        assert_eq!(look_at(&mut schedule, start, 50), [(0, 50)]);
+        // Paused from 50 us to 1,050 us: the ten requests due at 100 to
+        // 1,000 us are not sent.
+        assert_eq!(look_at(&mut schedule, start, 1_050), []);
+        assert_eq!(schedule.skipped, 10);
+        assert_eq!(schedule.paused, Duration::from_millis(1));
+        assert_eq!(schedule.longest_pause, Duration::from_millis(1));
+        // The schedule goes on where it is.
+        assert_eq!(look_at(&mut schedule, start, 1_110), [(1_100, 1_110)]);
+        assert_eq!(schedule.skipped, 10);
+    }
+
+    #[test]
+    fn a_pause_in_the_warm_up_skips_requests_without_counting_them() {
+        let start = Instant::now();
+        let interval = Duration::from_micros(100);
+        let warmup = Duration::from_micros(500);
+        let mut schedule = Schedule::new(start, interval, warmup, Duration::from_secs(1));
+        assert_eq!(look_at(&mut schedule, start, 0), [(0, 0)]);
+        // Paused from 0 to 800 us: seven requests fall due, of which the
+        // four from 500 us on count as skipped; the pause itself ends in
+        // the measured time but started before it.
+        assert_eq!(look_at(&mut schedule, start, 800), []);
+        assert_eq!(schedule.skipped, 4);
+        assert!(!schedule.done());
     }
 
     #[test]

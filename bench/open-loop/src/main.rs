@@ -4,7 +4,7 @@
 //!
 //! ```console
 //! $ open-loop --rate 30000 --connections 64 --duration 5s http://127.0.0.1:5990/medical
-//! {"requests":150000,"rate":30000.0,"p50_ms":0.041,...,"most_waiting":0}
+//! {"requests":150000,"rate":30000.0,"p50_ms":0.041,...,"most_waiting":0,...,"skipped":0}
 //! ```
 //!
 //! Exit codes: 0 measured; 1 the load failed (a connection failed or
@@ -66,6 +66,8 @@ fn main() -> ExitCode {
                     "max_ms": ms(report.max),
                     "most_waiting": report.most_waiting,
                     "longest_pause_ms": ms(report.longest_pause),
+                    "paused_ms": ms(report.paused),
+                    "skipped": report.skipped,
                 })
             );
             ExitCode::SUCCESS
