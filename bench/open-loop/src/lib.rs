@@ -22,7 +22,7 @@
 //! charged to the server:
 //!
 //! - a request that fell due in a short gap between two looks at the clock
-//!   (up to [`PAUSE_LIMIT`], a few requests at the rates measured) counts
+//!   (up to [`PAUSE_LIMIT`] by default, a few requests at the rates measured) counts
 //!   from the end of the gap, since no server could have answered it
 //!   sooner;
 //! - the requests that fell due in a longer pause are not sent at all
@@ -60,6 +60,9 @@ pub struct Load {
     /// Sent but not measured, so that connections and caches are warm.
     pub warmup: Duration,
     pub duration: Duration,
+    /// The requests due in a pause of this load longer than this are
+    /// skipped ([`PAUSE_LIMIT`] by default; `Duration::MAX` sends them all).
+    pub pause_limit: Duration,
 }
 
 /// Latencies of the measured requests, from each one's scheduled time.
@@ -81,7 +84,7 @@ pub struct Report {
     /// (descheduled, or a slow system call): a pause this long delays every
     /// request due in it, whatever the server does.
     pub longest_pause: Duration,
-    /// The time this load spent in pauses longer than [`PAUSE_LIMIT`].
+    /// The time this load spent in pauses longer than its pause limit.
     pub paused: Duration,
     /// Requests due in those pauses, and so neither sent nor measured.
     pub skipped: usize,
@@ -121,8 +124,8 @@ pub enum LoadError {
 /// How long answers may take after the last scheduled request.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
-/// The longest gap between two looks at the clock whose due requests are
-/// still sent: three requests at 12k req/s. The gaps of a running load
+/// The default pause limit: the longest gap between two looks at the
+/// clock whose due requests are still sent, three requests at 12k req/s. The gaps of a running load
 /// are a few microseconds, or one interval when the kernel's network work
 /// took the core; the host's pauses last milliseconds.
 pub const PAUSE_LIMIT: Duration = Duration::from_micros(250);
@@ -131,6 +134,7 @@ pub const PAUSE_LIMIT: Duration = Duration::from_micros(250);
 /// clock, and which fell in a pause of this load (see [`run`]).
 struct Schedule {
     interval: Duration,
+    pause_limit: Duration,
     measured_from: Instant,
     end: Instant,
     /// When the next request is due.
@@ -142,12 +146,13 @@ struct Schedule {
 }
 
 impl Schedule {
-    fn new(start: Instant, interval: Duration, warmup: Duration, duration: Duration) -> Self {
-        let measured_from = start + warmup;
+    fn new(start: Instant, interval: Duration, load: &Load) -> Self {
+        let measured_from = start + load.warmup;
         Schedule {
             interval,
+            pause_limit: load.pause_limit,
             measured_from,
-            end: measured_from + duration,
+            end: measured_from + load.duration,
             next: start,
             last_look: start,
             longest_pause: Duration::ZERO,
@@ -157,14 +162,14 @@ impl Schedule {
     }
 
     /// Adds to `waiting` the requests due by `now`, seen at `now`; after a
-    /// pause longer than [`PAUSE_LIMIT`], skips those due in it instead.
+    /// pause longer than the pause limit, skips those due in it instead.
     fn look(&mut self, now: Instant, waiting: &mut VecDeque<Due>) {
         let gap = now.saturating_duration_since(self.last_look);
         let measured = now >= self.measured_from;
         if measured {
             self.longest_pause = self.longest_pause.max(gap);
         }
-        if gap > PAUSE_LIMIT {
+        if gap > self.pause_limit {
             if measured {
                 self.paused += gap;
             }
@@ -231,7 +236,7 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
     let mut events = Events::with_capacity(connections.len());
 
     let interval = Duration::from_secs_f64(1.0 / f64::from(load.rate));
-    let mut schedule = Schedule::new(Instant::now(), interval, load.warmup, load.duration);
+    let mut schedule = Schedule::new(Instant::now(), interval, load);
     let measured_from = schedule.measured_from;
     let end = schedule.end;
     let mut waiting: VecDeque<Due> = VecDeque::new();
@@ -436,12 +441,7 @@ mod tests {
     #[test]
     fn quantiles_are_taken_from_the_sorted_latencies() {
         let latencies = (1..=1000).rev().map(Duration::from_micros).collect();
-        let schedule = Schedule::new(
-            Instant::now(),
-            Duration::from_millis(1),
-            Duration::ZERO,
-            Duration::from_secs(2),
-        );
+        let schedule = schedule(Instant::now(), Duration::ZERO);
         let report = report(latencies, Duration::from_secs(2), 3, &schedule);
         assert_eq!(report.requests, 1000);
         assert!((report.rate - 500.0).abs() < 1e-9);
@@ -451,6 +451,21 @@ mod tests {
         assert_eq!(report.p999, Duration::from_micros(999));
         assert_eq!(report.max, Duration::from_micros(1000));
         assert_eq!(report.most_waiting, 3);
+    }
+
+    /// A request every 100 us for a second after `warmup`, with the default
+    /// pause limit.
+    fn schedule(start: Instant, warmup: Duration) -> Schedule {
+        let load = Load {
+            addr: SocketAddr::from(([127, 0, 0, 1], 9)),
+            path: "/".into(),
+            rate: 10_000,
+            connections: 1,
+            warmup,
+            duration: Duration::from_secs(1),
+            pause_limit: PAUSE_LIMIT,
+        };
+        Schedule::new(start, Duration::from_micros(100), &load)
     }
 
     /// Looks at `at` after the schedule's start; returns the requests that
@@ -472,8 +487,7 @@ mod tests {
     #[test]
     fn requests_due_in_a_short_gap_are_sent_late_and_counted_from_when_seen() {
         let start = Instant::now();
-        let interval = Duration::from_micros(100);
-        let mut schedule = Schedule::new(start, interval, Duration::ZERO, Duration::from_secs(1));
+        let mut schedule = schedule(start, Duration::ZERO);
         assert_eq!(look_at(&mut schedule, start, 0), [(0, 0)]);
         let gap = PAUSE_LIMIT.as_micros() as u64;
         let due = look_at(&mut schedule, start, gap);
@@ -488,8 +502,7 @@ mod tests {
     #[test]
     fn requests_due_in_a_longer_pause_are_skipped_and_the_pause_reported() {
         let start = Instant::now();
-        let interval = Duration::from_micros(100);
-        let mut schedule = Schedule::new(start, interval, Duration::ZERO, Duration::from_secs(1));
+        let mut schedule = schedule(start, Duration::ZERO);
         assert_eq!(look_at(&mut schedule, start, 50), [(0, 50)]);
         // Paused from 50 us to 1,050 us: the ten requests due at 100 to
         // 1,000 us are not sent.
@@ -505,9 +518,7 @@ mod tests {
     #[test]
     fn a_pause_in_the_warm_up_skips_requests_without_counting_them() {
         let start = Instant::now();
-        let interval = Duration::from_micros(100);
-        let warmup = Duration::from_micros(500);
-        let mut schedule = Schedule::new(start, interval, warmup, Duration::from_secs(1));
+        let mut schedule = schedule(start, Duration::from_micros(500));
         assert_eq!(look_at(&mut schedule, start, 0), [(0, 0)]);
         // Paused from 0 to 800 us: seven requests fall due, of which the
         // four from 500 us on count as skipped; the pause itself ends in

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use open_loop::{run, Load};
+use open_loop::{run, Load, PAUSE_LIMIT};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -37,6 +37,10 @@ struct Args {
     /// How long to load before measuring.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     warmup: Duration,
+    /// The requests due in a pause of this load longer than this are not
+    /// sent [default: 250us].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pause_limit: Option<Duration>,
     /// `http://IP:PORT/PATH`: an address, not a name, so that nothing is
     /// resolved.
     url: String,
@@ -102,5 +106,6 @@ fn load_from(args: &Args) -> anyhow::Result<Load> {
         connections: args.connections,
         warmup: args.warmup,
         duration: args.duration,
+        pause_limit: args.pause_limit.unwrap_or(PAUSE_LIMIT),
     })
 }
