@@ -22,9 +22,9 @@
 //! charged to the server:
 //!
 //! - a request that fell due in a short gap between two looks at the clock
-//!   (up to [`PAUSE_LIMIT`] by default, a few requests at the rates measured) counts
-//!   from the end of the gap, since no server could have answered it
-//!   sooner;
+//!   (up to [`PAUSE_LIMIT`] by default, a few requests at the rates
+//!   measured) counts from the end of the gap, since no server could have
+//!   answered it sooner;
 //! - the requests that fell due in a longer pause are not sent at all
 //!   (`skipped`). Sent at its end, they would reach the server all at once,
 //!   as a burst that no steady stream of clients sends, and the server
@@ -125,9 +125,10 @@ pub enum LoadError {
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 /// The default pause limit: the longest gap between two looks at the
-/// clock whose due requests are still sent, three requests at 12k req/s. The gaps of a running load
-/// are a few microseconds, or one interval when the kernel's network work
-/// took the core; the host's pauses last milliseconds.
+/// clock whose due requests are still sent, three requests at 12k req/s.
+/// The gaps of a running load are a few microseconds, or one interval when
+/// the kernel's network work took the core; the host's pauses last
+/// milliseconds.
 pub const PAUSE_LIMIT: Duration = Duration::from_micros(250);
 
 /// The fixed-rate schedule: which requests are due at each look at the
@@ -146,10 +147,11 @@ struct Schedule {
 }
 
 impl Schedule {
-    fn new(start: Instant, interval: Duration, load: &Load) -> Self {
+    /// `load`'s schedule, starting at `start`; its rate must be above zero.
+    fn new(start: Instant, load: &Load) -> Self {
         let measured_from = start + load.warmup;
         Schedule {
-            interval,
+            interval: Duration::from_secs_f64(1.0 / f64::from(load.rate)),
             pause_limit: load.pause_limit,
             measured_from,
             end: measured_from + load.duration,
@@ -235,8 +237,7 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
     let mut idle: Vec<usize> = (0..connections.len()).collect();
     let mut events = Events::with_capacity(connections.len());
 
-    let interval = Duration::from_secs_f64(1.0 / f64::from(load.rate));
-    let mut schedule = Schedule::new(Instant::now(), interval, load);
+    let mut schedule = Schedule::new(Instant::now(), load);
     let measured_from = schedule.measured_from;
     let end = schedule.end;
     let mut waiting: VecDeque<Due> = VecDeque::new();
@@ -465,7 +466,7 @@ mod tests {
             duration: Duration::from_secs(1),
             pause_limit: PAUSE_LIMIT,
         };
-        Schedule::new(start, Duration::from_micros(100), &load)
+        Schedule::new(start, &load)
     }
 
     /// Looks at `at` after the schedule's start; returns the requests that
