@@ -62,16 +62,18 @@ load() {
     echo "$rps $(to_ms "$p99") $requests"
 }
 
-# load_at_rate URL RATE : runs bench/open-loop on LOAD_CORE at RATE req/s
-# for RATE_DURATION (after a 1 s warm-up) and prints the p99 in ms, three
-# decimals (below saturation it is around 0.1 ms, where two would move a
-# ratio by a tenth); its whole report goes to BENCH_LOG.
+# load_at_rate RATE URL... : runs bench/open-loop on LOAD_CORE at RATE req/s
+# for RATE_DURATION (after a 1 s warm-up), the URLs taking turns by 100 ms,
+# and prints each URL's p99 in ms, three decimals, in their order (below
+# saturation it is around 0.1 ms, where two would move a ratio by a
+# tenth); the whole report goes to BENCH_LOG.
 load_at_rate() {
-    local out
-    out=$(taskset -c "$LOAD_CORE" "$OPEN_LOOP" --rate "$2" --connections "$CONNECTIONS" \
-        --duration "$RATE_DURATION" --warmup 1s "$1") || return 1
-    echo "open-loop $1 at $2 req/s: $out" >>"$BENCH_LOG"
-    jq -r '.p99_ms * 1000 | round / 1000' <<<"$out"
+    local rate=$1 out
+    shift
+    out=$(taskset -c "$LOAD_CORE" "$OPEN_LOOP" --rate "$rate" --connections "$CONNECTIONS" \
+        --duration "$RATE_DURATION" --warmup 1s --slice 100ms "$@") || return 1
+    echo "open-loop $* at $rate req/s: $out" >>"$BENCH_LOG"
+    jq -r '[.targets[].p99_ms * 1000 | round / 1000] | join(" ")' <<<"$out"
 }
 
 # to_ms 1.23ms|456.00us|1.02s : milliseconds, two decimals.

@@ -7,7 +7,9 @@
 #     logging;
 #   - p99 latency of the same routes at one fixed rate for every server
 #     (bench/open-loop), below saturation, where latency says how long a
-#     request takes rather than how long the queue is;
+#     request takes rather than how long the queue is: each app route and
+#     the baseline in one load, taking turns by 100 ms, so that both get
+#     the same moments of the machine;
 #   - idle resident memory;
 #   - time from process start to the first healthy answer;
 #   - image size, from the Docker engine when DOCKER_HOST reaches one;
@@ -23,8 +25,8 @@
 # figure at saturation, which is divided by the mean of those two baseline
 # loads: on a shared machine a disturbance longer than a load then hits
 # both sides of a ratio alike. A p99 at the fixed rate is divided by the
-# median of the baseline's over the run (see below). Each figure of the
-# table is its median over the rounds;
+# baseline's in the same load. Each figure of the table is its median over
+# the rounds;
 # the spread of the ratios over the rounds is printed under it.
 #
 # Usage: bench/services.sh   (BENCH_DURATION=10s BENCH_RATE_DURATION=10s
@@ -102,27 +104,28 @@ started() {
     RSS_MIB=$(rss_mib "$SERVER_PID")
 }
 
-# load_baseline ROUND : loads the baseline's route with wrk and at the
-# round's fixed rate, records a baseline row, and sets last_rps and
-# last_p99.
+# load_baseline ROUND [FIXED_P99] : loads the baseline's route with wrk,
+# records a baseline row with FIXED_P99 (its p99 in the fixed-rate load
+# just before, beside an app; `-` for none), and sets last_rps and
+# last_p99. The round's first call sets its fixed rate.
 load_baseline() {
     echo "round $1: baseline /, log off ($DURATION with wrk)" >&2
-    local figures fixed_p99
+    local figures fixed_p99=${2:--} fixed_ratio=-
     figures=$(load "http://127.0.0.1:$BASELINE_PORT/") || exit 1
     read -r last_rps last_p99 _ <<<"$figures"
     if [[ -z $RATE ]]; then
         RATE=$(awk -v r="$last_rps" -v s="$RATE_SHARE" 'BEGIN { printf "%d", r * s }')
     fi
-    echo "round $1: baseline /, log off ($RATE_DURATION at $RATE req/s)" >&2
-    fixed_p99=$(load_at_rate "http://127.0.0.1:$BASELINE_PORT/" "$RATE") || exit 1
-    rows+=("$1|baseline|/|off|$last_rps|$last_p99|1.00|1.00|$baseline_rss|$baseline_startup|-|$fixed_p99|-|$RATE")
+    [[ $fixed_p99 == - ]] || fixed_ratio=1.00
+    rows+=("$1|baseline|/|off|$last_rps|$last_p99|1.00|1.00|$baseline_rss|$baseline_startup|-|$fixed_p99|$fixed_ratio|$RATE")
 }
 
 # measure_app ROUND NAME BINARY HEALTH_PATH LOG ROUTE... : starts the app
-# (LOG `off` or `json`) beside the idle baseline and loads each ROUTE, with
-# wrk and at the round's fixed rate, each followed by the same two loads on
-# the baseline; each figure at saturation is divided by the mean of the
-# baseline's just before and just after it.
+# (LOG `off` or `json`) beside the idle baseline and loads each ROUTE with
+# wrk, followed by the baseline, and then at the round's fixed rate with
+# the baseline taking turns in the same load. Each figure at saturation is
+# divided by the mean of the baseline's just before and just after it; the
+# p99 at the fixed rate by the baseline's in the same load.
 measure_app() {
     local round=$1 name=$2 bin=$3 health=$4 log=$5
     shift 5
@@ -133,17 +136,16 @@ measure_app() {
     started "$APP_PORT" "$health"
     local image="-"
     if $images; then image=$(image_mib "ecs-pipeline-bench/$name:latest"); fi
-    local route figures rps p99 fixed_p99 before_rps before_p99
+    local route figures rps p99 fixed fixed_p99 baseline_fixed_p99 before_rps before_p99
     for route in "$@"; do
-        echo "round $round: $name $route, log $log ($DURATION with wrk, then $RATE_DURATION at $RATE req/s)" >&2
+        echo "round $round: $name $route, log $log ($DURATION with wrk, then $RATE_DURATION at $RATE req/s with the baseline)" >&2
         figures=$(load "http://127.0.0.1:$APP_PORT$route") || exit 1
         read -r rps p99 _ <<<"$figures"
-        fixed_p99=$(load_at_rate "http://127.0.0.1:$APP_PORT$route" "$RATE") || exit 1
+        fixed=$(load_at_rate "$RATE" "http://127.0.0.1:$APP_PORT$route" "http://127.0.0.1:$BASELINE_PORT/") || exit 1
+        read -r fixed_p99 baseline_fixed_p99 <<<"$fixed"
         before_rps=$last_rps before_p99=$last_p99
-        load_baseline "$round"
-        # The ratio at the fixed rate (field 13) is set once every load is
-        # in; see below.
-        rows+=("$round|$name|$route|$log|$rps|$p99|$(ratio "$rps" "$(mean "$before_rps" "$last_rps")")|$(ratio "$p99" "$(mean "$before_p99" "$last_p99")")|$RSS_MIB|$STARTUP_MS|$image|$fixed_p99|-|$RATE")
+        load_baseline "$round" "$baseline_fixed_p99"
+        rows+=("$round|$name|$route|$log|$rps|$p99|$(ratio "$rps" "$(mean "$before_rps" "$last_rps")")|$(ratio "$p99" "$(mean "$before_p99" "$last_p99")")|$RSS_MIB|$STARTUP_MS|$image|$fixed_p99|$(ratio "$fixed_p99" "$baseline_fixed_p99")|$RATE")
     done
     stop_server "$APP_PID"
     APP_PID=
@@ -175,9 +177,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
     BASELINE_PID=
 done
 # values KEY FIELD : FIELD of KEY's rows (KEY: app|route|log), in numeric
-# order.
+# order, leaving out those without it (`-`).
 values() {
-    printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" -v f="$2" '$2 "|" $3 "|" $4 == k { print $f }' | sort -g
+    printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" -v f="$2" '$2 "|" $3 "|" $4 == k && $f != "-" { print $f }' | sort -g
 }
 # median KEY FIELD : the median over the rounds (for the baseline, over
 # its loads) of FIELD of KEY's rows (KEY: app|route|log). Each figure gets
@@ -186,16 +188,6 @@ values() {
 median() {
     values "$1" "$2" | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'
 }
-# Each p99 at the fixed rate is divided by the median of the baseline's
-# over the whole run, not paired like req/s: the rate is the same for every
-# load, so the drift that pairing corrects for barely moves it, and one of
-# this machine's stalls (about 100 ms, a few loads in a run) puts a load's
-# p99 at tens of ms. Paired, one stalled baseline load drops the ratio of
-# the app figure beside it a hundredfold; against a median over all the
-# baseline's loads, a stall moves only the load it hit.
-baseline_fixed_p99=$(median "baseline|/|off" 12)
-mapfile -t rows < <(printf '%s\n' "${rows[@]}" | awk -F'|' -v OFS='|' -v b="$baseline_fixed_p99" '{
-    $13 = b > 0 ? sprintf("%.2f", $12 / b) : "-"; print }')
 printf '%s\n' "${rows[@]}" >"$RESULTS/rounds.psv"
 echo "every round: $RESULTS/rounds.psv (round|app|route|log|req/s|p99 ms|ratios|RSS|start|image|p99 ms at the rate|ratio|rate)" >&2
 
@@ -259,6 +251,6 @@ table() {
     printf '%s\n' "${per_task[@]}" | table plain "|---|---:|---:|---:|---:|" \
         app "one-core req/s (info route, JSON log)" "task CPU units" "scaling cpu_target %" "req/s per task at the target"
     echo
-    echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, load on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION; open-loop --connections $CONNECTIONS --duration $RATE_DURATION at $RATE_SHARE x the round's first baseline req/s ($(spread "baseline|/|off" 14) req/s); $ROUNDS rounds."
+    echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, load on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION; open-loop --connections $CONNECTIONS --duration $RATE_DURATION --slice 100ms, each app route with the baseline, at $RATE_SHARE x the round's first baseline req/s ($(spread "baseline|/|off" 14) req/s); $ROUNDS rounds."
 } | tee -a "$BENCH_LOG"
 echo "raw wrk output: $BENCH_LOG" >&2

@@ -39,6 +39,14 @@
 //! answer. The pauses are reported (`longest_pause`, `paused`, `skipped`).
 //! Answers are parsed with `httparse` and must carry a `content-length`,
 //! as the measured servers' do.
+//!
+//! A load may have several targets, each with its own connections: the
+//! schedule's time is then cut into slices of [`Load::slice`], and each
+//! slice's requests go to the next target in turn, so that every target
+//! gets the same traffic at the same moments, and the host's stalls, which
+//! come and go over seconds on a shared machine, fall on all of them
+//! alike. Each target's latencies are reported apart; compared within one
+//! load, they differ by what the servers do, not by when each was loaded.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
@@ -48,14 +56,24 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
-/// What to load, how hard and for how long.
-#[derive(Debug, Clone)]
-pub struct Load {
+/// One server and the path to request from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
     pub addr: SocketAddr,
     /// The request target, e.g. `/medical`.
     pub path: String,
-    /// Requests per second.
+}
+
+/// What to load, how hard and for how long.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// One or more; with several, they take turns by [`Load::slice`].
+    pub targets: Vec<Target>,
+    /// How long each target's turn lasts when there are several.
+    pub slice: Duration,
+    /// Requests per second, over all the targets.
     pub rate: u32,
+    /// Keep-alive connections to each target.
     pub connections: usize,
     /// Sent but not measured, so that connections and caches are warm.
     pub warmup: Duration,
@@ -65,18 +83,26 @@ pub struct Load {
     pub pause_limit: Duration,
 }
 
-/// Latencies of the measured requests, from each one's scheduled time.
+/// Latencies of one target's measured requests, from each one's scheduled
+/// time.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Report {
+pub struct Latencies {
     /// Answers counted (scheduled after the warm-up).
     pub requests: usize,
-    /// Measured requests per second of the schedule.
-    pub rate: f64,
     pub p50: Duration,
     pub p90: Duration,
     pub p99: Duration,
     pub p999: Duration,
     pub max: Duration,
+}
+
+/// What a load measured: each target's latencies, in the order of
+/// [`Load::targets`], and what the load itself saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub targets: Vec<Latencies>,
+    /// Measured requests per second of the schedule, over all the targets.
+    pub rate: f64,
     /// The most requests that waited for a free connection at once: above
     /// zero, the pool or the server did not keep up with the schedule.
     pub most_waiting: usize,
@@ -96,6 +122,10 @@ pub enum LoadError {
     NoRate,
     #[error("connections must be at least 1")]
     NoConnections,
+    #[error("there must be at least one target")]
+    NoTargets,
+    #[error("with several targets, the slice must be longer than zero")]
+    NoSlice,
     #[error("cannot poll the connections: {0}")]
     Poll(std::io::Error),
     #[error("cannot connect to {addr}: {source}")]
@@ -135,6 +165,9 @@ pub const PAUSE_LIMIT: Duration = Duration::from_micros(250);
 /// clock, and which fell in a pause of this load (see [`run`]).
 struct Schedule {
     interval: Duration,
+    start: Instant,
+    slice: Duration,
+    targets: usize,
     pause_limit: Duration,
     measured_from: Instant,
     end: Instant,
@@ -152,6 +185,9 @@ impl Schedule {
         let measured_from = start + load.warmup;
         Schedule {
             interval: Duration::from_secs_f64(1.0 / f64::from(load.rate)),
+            start,
+            slice: load.slice,
+            targets: load.targets.len().max(1),
             pause_limit: load.pause_limit,
             measured_from,
             end: measured_from + load.duration,
@@ -163,9 +199,10 @@ impl Schedule {
         }
     }
 
-    /// Adds to `waiting` the requests due by `now`, seen at `now`; after a
-    /// pause longer than the pause limit, skips those due in it instead.
-    fn look(&mut self, now: Instant, waiting: &mut VecDeque<Due>) {
+    /// Adds to `waiting`, by target, the requests due by `now`, seen at
+    /// `now`; after a pause longer than the pause limit, skips those due in
+    /// it instead. `waiting` has one queue per target.
+    fn look(&mut self, now: Instant, waiting: &mut [VecDeque<Due>]) {
         let gap = now.saturating_duration_since(self.last_look);
         let measured = now >= self.measured_from;
         if measured {
@@ -184,12 +221,22 @@ impl Schedule {
         }
         self.last_look = now;
         while self.next <= now && self.next < self.end {
-            waiting.push_back(Due {
+            waiting[self.target_at(self.next)].push_back(Due {
                 scheduled: self.next,
                 seen: now,
             });
             self.next += self.interval;
         }
+    }
+
+    /// The target whose turn it is at `at`: slices of the schedule's time
+    /// go to each target in turn.
+    fn target_at(&self, at: Instant) -> usize {
+        if self.targets == 1 {
+            return 0;
+        }
+        let slices = at.saturating_duration_since(self.start).as_nanos() / self.slice.as_nanos();
+        (slices % self.targets as u128) as usize
     }
 
     /// Whether every request of the schedule has fallen due.
@@ -209,6 +256,8 @@ struct Due {
 
 struct Connection {
     stream: TcpStream,
+    /// The index of its target in [`Load::targets`].
+    target: usize,
     in_flight: Option<Due>,
     received: Vec<u8>,
 }
@@ -227,39 +276,56 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
     if load.connections == 0 {
         return Err(LoadError::NoConnections);
     }
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: open-loop\r\n\r\n",
-        load.path, load.addr
-    )
-    .into_bytes();
+    if load.targets.is_empty() {
+        return Err(LoadError::NoTargets);
+    }
+    if load.targets.len() > 1 && load.slice.is_zero() {
+        return Err(LoadError::NoSlice);
+    }
+    let requests: Vec<Vec<u8>> = load
+        .targets
+        .iter()
+        .map(|target| {
+            format!(
+                "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: open-loop\r\n\r\n",
+                target.path, target.addr
+            )
+            .into_bytes()
+        })
+        .collect();
     let mut poll = Poll::new().map_err(LoadError::Poll)?;
     let mut connections = connect(load, &poll)?;
-    let mut idle: Vec<usize> = (0..connections.len()).collect();
+    // Each target's free connections, and its requests due but not sent.
+    let mut idle: Vec<Vec<usize>> = vec![Vec::new(); load.targets.len()];
+    for (index, connection) in connections.iter().enumerate() {
+        idle[connection.target].push(index);
+    }
+    let mut waiting: Vec<VecDeque<Due>> = vec![VecDeque::new(); load.targets.len()];
     let mut events = Events::with_capacity(connections.len());
 
     let mut schedule = Schedule::new(Instant::now(), load);
     let measured_from = schedule.measured_from;
     let end = schedule.end;
-    let mut waiting: VecDeque<Due> = VecDeque::new();
     let mut most_waiting = 0;
-    let mut latencies: Vec<Duration> = Vec::new();
+    let mut latencies: Vec<Vec<Duration>> = vec![Vec::new(); load.targets.len()];
 
     loop {
         let now = Instant::now();
         schedule.look(now, &mut waiting);
-        // Requests that found no free connection wait in `waiting`; only
-        // those after the warm-up say something about the server.
-        if waiting
-            .front()
-            .is_some_and(|d| d.scheduled >= measured_from)
-        {
-            most_waiting = most_waiting.max(waiting.len().saturating_sub(idle.len()));
-        }
-        while let Some(&due) = waiting.front() {
-            let Some(index) = idle.pop() else { break };
-            send(&mut connections[index], index, &request)?;
-            connections[index].in_flight = Some(due);
-            waiting.pop_front();
+        for (target, queue) in waiting.iter_mut().enumerate() {
+            // Requests that found no free connection wait in their queue;
+            // only those after the warm-up say something about the server.
+            if queue.front().is_some_and(|d| d.scheduled >= measured_from) {
+                most_waiting = most_waiting.max(queue.len().saturating_sub(idle[target].len()));
+            }
+            while let Some(&due) = queue.front() {
+                let Some(index) = idle[target].pop() else {
+                    break;
+                };
+                send(&mut connections[index], index, &requests[target])?;
+                connections[index].in_flight = Some(due);
+                queue.pop_front();
+            }
         }
         poll.poll(&mut events, Some(Duration::ZERO))
             .map_err(LoadError::Poll)?;
@@ -270,13 +336,15 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
                 let answered = Instant::now();
                 if let Some(due) = connection.in_flight.take() {
                     if due.scheduled >= measured_from {
-                        latencies.push(answered - due.seen);
+                        latencies[connection.target].push(answered - due.seen);
                     }
                 }
-                idle.push(index);
+                idle[connection.target].push(index);
             }
         }
-        if schedule.done() && waiting.is_empty() && idle.len() == connections.len() {
+        let in_flight = connections.len() - idle.iter().map(Vec::len).sum::<usize>();
+        let unsent: usize = waiting.iter().map(VecDeque::len).sum();
+        if schedule.done() && unsent == 0 && in_flight == 0 {
             break;
         }
         // Polling without sleeping keeps this thread runnable all the time;
@@ -290,7 +358,7 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
         let waited = now.saturating_duration_since(end);
         if waited > DRAIN_LIMIT {
             return Err(LoadError::Unanswered {
-                left: waiting.len() + connections.len() - idle.len(),
+                left: unsent + in_flight,
                 waited,
             });
         }
@@ -298,29 +366,34 @@ pub fn run(load: &Load) -> Result<Report, LoadError> {
     Ok(report(latencies, load.duration, most_waiting, &schedule))
 }
 
+/// `load.connections` connections to each target, in the order of the
+/// targets; a connection's index is its poll token.
 fn connect(load: &Load, poll: &Poll) -> Result<Vec<Connection>, LoadError> {
-    (0..load.connections)
-        .map(|index| {
+    let mut connections = Vec::with_capacity(load.targets.len() * load.connections);
+    for (target, Target { addr, .. }) in load.targets.iter().enumerate() {
+        for _ in 0..load.connections {
             let connect_error = |source| LoadError::Connect {
-                addr: load.addr,
+                addr: *addr,
                 source,
             };
             // A blocking connect, so that every connection is up before
             // the schedule starts.
-            let stream = std::net::TcpStream::connect(load.addr).map_err(connect_error)?;
+            let stream = std::net::TcpStream::connect(addr).map_err(connect_error)?;
             stream.set_nodelay(true).map_err(connect_error)?;
             stream.set_nonblocking(true).map_err(connect_error)?;
             let mut stream = TcpStream::from_std(stream);
             poll.registry()
-                .register(&mut stream, Token(index), Interest::READABLE)
+                .register(&mut stream, Token(connections.len()), Interest::READABLE)
                 .map_err(connect_error)?;
-            Ok(Connection {
+            connections.push(Connection {
                 stream,
+                target,
                 in_flight: None,
                 received: Vec::with_capacity(4096),
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    Ok(connections)
 }
 
 fn send(connection: &mut Connection, index: usize, request: &[u8]) -> Result<(), LoadError> {
@@ -405,11 +478,23 @@ fn answer_length(received: &[u8], index: usize) -> Result<Option<usize>, LoadErr
 }
 
 fn report(
-    mut latencies: Vec<Duration>,
+    latencies: Vec<Vec<Duration>>,
     duration: Duration,
     most_waiting: usize,
     schedule: &Schedule,
 ) -> Report {
+    let requests: usize = latencies.iter().map(Vec::len).sum();
+    Report {
+        targets: latencies.into_iter().map(quantiles).collect(),
+        rate: requests as f64 / duration.as_secs_f64(),
+        most_waiting,
+        longest_pause: schedule.longest_pause,
+        paused: schedule.paused,
+        skipped: schedule.skipped,
+    }
+}
+
+fn quantiles(mut latencies: Vec<Duration>) -> Latencies {
     latencies.sort_unstable();
     // The latency at quantile `q`: the smallest one at least a share `q` of
     // the requests do not exceed.
@@ -420,18 +505,13 @@ fn report(
         let rank = (q * latencies.len() as f64).ceil() as usize;
         latencies[rank.clamp(1, latencies.len()) - 1]
     };
-    Report {
+    Latencies {
         requests: latencies.len(),
-        rate: latencies.len() as f64 / duration.as_secs_f64(),
         p50: at(0.50),
         p90: at(0.90),
         p99: at(0.99),
         p999: at(0.999),
         max: at(1.0),
-        most_waiting,
-        longest_pause: schedule.longest_pause,
-        paused: schedule.paused,
-        skipped: schedule.skipped,
     }
 }
 
@@ -440,26 +520,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quantiles_are_taken_from_the_sorted_latencies() {
-        let latencies = (1..=1000).rev().map(Duration::from_micros).collect();
+    fn quantiles_are_taken_from_each_targets_sorted_latencies() {
+        let first = (1..=1000).rev().map(Duration::from_micros).collect();
+        let second = (1..=10).map(Duration::from_millis).collect();
         let schedule = schedule(Instant::now(), Duration::ZERO);
-        let report = report(latencies, Duration::from_secs(2), 3, &schedule);
-        assert_eq!(report.requests, 1000);
-        assert!((report.rate - 500.0).abs() < 1e-9);
-        assert_eq!(report.p50, Duration::from_micros(500));
-        assert_eq!(report.p90, Duration::from_micros(900));
-        assert_eq!(report.p99, Duration::from_micros(990));
-        assert_eq!(report.p999, Duration::from_micros(999));
-        assert_eq!(report.max, Duration::from_micros(1000));
+        let report = report(vec![first, second], Duration::from_secs(2), 3, &schedule);
+        assert!((report.rate - 505.0).abs() < 1e-9);
         assert_eq!(report.most_waiting, 3);
+        let [first, second] = &report.targets[..] else {
+            panic!("two targets: {:?}", report.targets)
+        };
+        assert_eq!(first.requests, 1000);
+        assert_eq!(first.p50, Duration::from_micros(500));
+        assert_eq!(first.p90, Duration::from_micros(900));
+        assert_eq!(first.p99, Duration::from_micros(990));
+        assert_eq!(first.p999, Duration::from_micros(999));
+        assert_eq!(first.max, Duration::from_micros(1000));
+        assert_eq!(second.requests, 10);
+        assert_eq!(second.p50, Duration::from_millis(5));
+        assert_eq!(second.p99, Duration::from_millis(10));
     }
 
     /// A request every 100 us for a second after `warmup`, with the default
-    /// pause limit.
+    /// pause limit, to one target.
     fn schedule(start: Instant, warmup: Duration) -> Schedule {
+        schedule_of(start, warmup, 1)
+    }
+
+    /// As [`schedule`], to `targets` targets taking turns by 1 ms.
+    fn schedule_of(start: Instant, warmup: Duration, targets: u16) -> Schedule {
         let load = Load {
-            addr: SocketAddr::from(([127, 0, 0, 1], 9)),
-            path: "/".into(),
+            targets: (0..targets)
+                .map(|port| Target {
+                    addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                    path: "/".into(),
+                })
+                .collect(),
+            slice: Duration::from_millis(1),
             rate: 10_000,
             connections: 1,
             warmup,
@@ -472,9 +569,9 @@ mod tests {
     /// Looks at `at` after the schedule's start; returns the requests that
     /// fell due, as (due, seen) in microseconds after the start.
     fn look_at(schedule: &mut Schedule, start: Instant, at: u64) -> Vec<(u128, u128)> {
-        let mut waiting = VecDeque::new();
+        let mut waiting = [VecDeque::new()];
         schedule.look(start + Duration::from_micros(at), &mut waiting);
-        waiting
+        waiting[0]
             .iter()
             .map(|d| {
                 (
@@ -527,6 +624,35 @@ mod tests {
         assert_eq!(look_at(&mut schedule, start, 800), []);
         assert_eq!(schedule.skipped, 4);
         assert!(!schedule.done());
+    }
+
+    #[test]
+    fn several_targets_take_turns_by_slice() {
+        let start = Instant::now();
+        let mut schedule = schedule_of(start, Duration::ZERO, 3);
+        let mut waiting = vec![VecDeque::new(); 3];
+        // Up to 3.5 ms: the requests of the slices 0-1, 1-2 and 2-3 ms go
+        // to the targets 0, 1 and 2, and those from 3 ms to target 0 again.
+        for at in (0..=3_500).step_by(100) {
+            schedule.look(start + Duration::from_micros(at), &mut waiting);
+        }
+        let due: Vec<Vec<u128>> = waiting
+            .iter()
+            .map(|queue| {
+                queue
+                    .iter()
+                    .map(|d| (d.scheduled - start).as_micros() / 100)
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            due,
+            [
+                (0..10).chain(30..36).collect::<Vec<u128>>(),
+                (10..20).collect(),
+                (20..30).collect()
+            ]
+        );
     }
 
     #[test]
