@@ -35,7 +35,7 @@ struct Args {
     #[arg(long, default_value_t = 64)]
     connections: usize,
     /// With several URLs, how long each one's turn lasts.
-    #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "10ms", value_parser = humantime::parse_duration)]
     slice: Duration,
     /// How long to measure, after the warm-up.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
