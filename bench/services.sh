@@ -43,7 +43,8 @@ DURATION=${BENCH_DURATION:-10s}
 # moments of the run, so it needs more of them to settle.
 RATE_DURATION=${BENCH_RATE_DURATION:-10s}
 # How long each server's turn lasts in a fixed-rate load (bench/README.md
-# says why 10 ms).
+# says why 10 ms). Half the log writer's gathering time
+# (telemetry::GATHER_FOR), so that its writes fall in the app's own turns.
 RATE_SLICE=${BENCH_RATE_SLICE:-10ms}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 ROUNDS=${BENCH_ROUNDS:-3}
