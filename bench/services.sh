@@ -186,11 +186,11 @@ values() {
     printf '%s\n' "${rows[@]}" | awk -F'|' -v k="$1" -v f="$2" '$2 "|" $3 "|" $4 == k && $f != "-" { print $f }' | sort -g
 }
 # median KEY FIELD : the median over the rounds (for the baseline, over
-# its loads) of FIELD of KEY's rows (KEY: app|route|log). Each figure gets
-# its own median: one disturbed load then moves no figure of its row but
-# its own.
+# its loads) of FIELD of KEY's rows (KEY: app|route|log), or `-` when none
+# has it. Each figure gets its own median: one disturbed load then moves no
+# figure of its row but its own.
 median() {
-    values "$1" "$2" | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'
+    values "$1" "$2" | awk '{ v[NR] = $0 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'
 }
 printf '%s\n' "${rows[@]}" >"$RESULTS/rounds.psv"
 echo "every round: $RESULTS/rounds.psv (round|app|route|log|req/s|p99 ms|ratios|RSS|start|image|p99 ms at the rate|ratio|rate)" >&2
