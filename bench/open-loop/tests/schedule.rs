@@ -31,7 +31,8 @@ struct Answers {
     each: Duration,
 }
 
-/// A thread per connection answering each request as `answers` says.
+/// A thread per connection answering each request with `answer`; the
+/// first request of all waits `stall` before its answer.
 fn server(stall: Duration, answer: &'static [u8]) -> SocketAddr {
     serve(Answers {
         answer,
@@ -41,7 +42,8 @@ fn server(stall: Duration, answer: &'static [u8]) -> SocketAddr {
     .0
 }
 
-/// As [`server`]; also returns the count of requests answered.
+/// A thread per connection answering each request as `answers` says;
+/// returns the address and the count of requests answered.
 fn serve(answers: Answers) -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local address");
