@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -45,7 +45,7 @@ use axum::http::header::{
     CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::BoxError;
 use axum::{Json, Router};
@@ -63,7 +63,7 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// Sent with every response. The routes serve JSON only, so the content
 /// security policy allows nothing at all.
-pub const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
+pub const SECURITY_HEADERS: [(HeaderName, &str); SECURITY_HEADER_COUNT] = [
     (X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (X_FRAME_OPTIONS, "DENY"),
     (REFERRER_POLICY, "no-referrer"),
@@ -112,18 +112,21 @@ pub type FixedBody = Arc<dyn Fn() -> Bytes + Send + Sync>;
 /// router and its layers cost about a fifth of such a request's CPU time
 /// (bench/README.md). Any other method on these paths, and any other path,
 /// goes to the router, which answers it as before (405 with `Allow`, 404).
+///
+/// The paths are a list, not a hash map: an app has a handful, and
+/// comparing a path with each costs less than hashing it once.
 #[derive(Clone, Default)]
-pub struct FixedAnswers(Arc<HashMap<String, FixedBody>>);
+pub struct FixedAnswers(Arc<[(String, FixedBody)]>);
 
 impl FixedAnswers {
     /// The answers for these paths.
     pub fn new(answers: HashMap<String, FixedBody>) -> FixedAnswers {
-        FixedAnswers(Arc::new(answers))
+        FixedAnswers(answers.into_iter().collect())
     }
 
     /// The paths answered.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.0.iter().map(|(path, _)| path.as_str())
     }
 
     fn answer<B>(&self, request: &Request<B>) -> Option<Bytes> {
@@ -143,31 +146,73 @@ impl FixedAnswers {
         if !within_limit {
             return None;
         }
-        self.0.get(request.uri().path()).map(|body| body())
+        let path = request.uri().path();
+        self.0
+            .iter()
+            .find(|(fixed, _)| fixed == path)
+            .map(|(_, body)| body())
     }
 }
 
 impl std::fmt::Debug for FixedAnswers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.0.keys()).finish()
+        f.debug_set().entries(self.paths()).finish()
     }
 }
 
-/// A `200` with a JSON body, its length in `content-length`.
+/// A `200` with a JSON body, its length in `content-length`. Its header
+/// map has room for the headers [`Edge`] adds, so adding them does not
+/// grow it.
 pub fn json_ok(body: Bytes) -> Response {
     let length = HeaderValue::from(body.len());
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
+    *headers = HeaderMap::with_capacity(2 + EDGE_HEADERS);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CONTENT_LENGTH, length);
     response
 }
 
-/// As [`json_ok`], without the body for a `HEAD`, as the router answers.
-fn json_ok_for(method: &Method, body: Bytes) -> Response {
-    let mut response = json_ok(body);
-    if method == Method::HEAD {
-        *response.body_mut() = Body::empty();
+/// How many [`SECURITY_HEADERS`] there are.
+const SECURITY_HEADER_COUNT: usize = 5;
+
+/// How many headers [`Edge`] adds to every answer: the security headers
+/// and the request id.
+const EDGE_HEADERS: usize = SECURITY_HEADER_COUNT + 1;
+
+/// A fixed answer's headers but its request id: the JSON content type and
+/// the security headers, built once and cloned for each answer. The
+/// request id is here too, as a placeholder each answer replaces, so that
+/// setting it replaces a value and does not grow the cloned map. Eight
+/// inserts, each hashing its name, cost more than the clone (see
+/// bench/README.md, "Profile").
+static FIXED_ANSWER_HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| {
+    let mut headers = HeaderMap::with_capacity(2 + EDGE_HEADERS);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers.insert(REQUEST_ID, HeaderValue::from_static("-"));
+    headers
+});
+
+/// A fixed answer: a `200` with the JSON body and every header [`Edge`]
+/// adds, `request_id` among them. hyper writes the `content-length` of a
+/// body it knows the length of; a `HEAD` gets no body, so the length of
+/// the one a `GET` gets is set here, as the router answers.
+fn fixed_answer(method: &Method, body: Bytes, request_id: HeaderValue) -> Response {
+    let head = method == Method::HEAD;
+    let length = head.then(|| HeaderValue::from(body.len()));
+    let mut response = Response::new(if head {
+        Body::empty()
+    } else {
+        Body::from(body)
+    });
+    let headers = response.headers_mut();
+    *headers = FIXED_ANSWER_HEADERS.clone();
+    headers.insert(REQUEST_ID, request_id);
+    if let Some(length) = length {
+        headers.insert(CONTENT_LENGTH, length);
     }
     response
 }
@@ -200,16 +245,30 @@ struct Seen {
 }
 
 impl Seen {
-    /// Adds the headers every answer gets, and logs the request.
+    /// Adds the headers every answer gets to the router's answer, and logs
+    /// the request.
     fn finish(self, mut response: Response) -> Response {
-        let status = response.status();
+        self.log(response.status());
         let headers = response.headers_mut();
-        headers.reserve(SECURITY_HEADERS.len() + 1);
+        headers.reserve(EDGE_HEADERS);
         for (name, value) in SECURITY_HEADERS {
             headers.insert(name, HeaderValue::from_static(value));
         }
-        headers.insert(REQUEST_ID, self.request_id.clone());
-        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        headers.insert(REQUEST_ID, self.request_id);
+        response
+    }
+
+    /// Answers with `body` from [`FixedAnswers`], and logs the request.
+    fn fixed(self, body: Bytes) -> Response {
+        self.log(StatusCode::OK);
+        fixed_answer(&self.method, body, self.request_id)
+    }
+
+    /// Writes the request's access-log line.
+    fn log(&self, status: StatusCode) {
+        // In whole microseconds (`0.009`, not `0.008698000000000001`):
+        // finer digits say nothing about a request and lengthen every line.
+        let latency_ms = self.started.elapsed().as_micros() as f64 / 1000.0;
         // The fields sit on the event itself, not on a span, because the
         // JSON log lines carry event fields only: one line is then one
         // complete record for CloudWatch Logs Insights. Plain `&str` values
@@ -223,7 +282,6 @@ impl Seen {
             request_id = self.request_id.to_str().unwrap_or("(not text)"),
             "request"
         );
-        response
     }
 }
 
@@ -250,14 +308,13 @@ where
         let given_id = request.headers().get(&REQUEST_ID).cloned();
         if let Some(body) = self.fixed.answer(&request) {
             let (parts, _body) = request.into_parts();
-            let response = json_ok_for(&parts.method, body);
             let seen = Seen {
                 started,
                 method: parts.method,
                 uri: parts.uri,
                 request_id: given_id.unwrap_or_else(new_request_id),
             };
-            return Either::Left(ready(Ok(seen.finish(response))));
+            return Either::Left(ready(Ok(seen.fixed(body))));
         }
         let request_id = match given_id {
             Some(id) => id,

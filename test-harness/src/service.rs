@@ -247,6 +247,11 @@ pub fn assert_access_logged(
         .as_f64()
         .unwrap_or_else(|| panic!("latency_ms is not a number: {line}"));
     assert!((0.0..10_000.0).contains(&latency), "{line}");
+    let micros = latency * 1000.0;
+    assert!(
+        (micros - micros.round()).abs() < 1e-6,
+        "latency_ms in whole microseconds: {line}"
+    );
     assert!(
         line["timestamp"].is_string() && line["level"] == "INFO",
         "{line}"
