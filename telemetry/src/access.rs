@@ -10,7 +10,7 @@
 //! (`message` among them), and `target`. Every other event keeps the
 //! general formatter.
 //!
-//! Two things make the line cheap (counted in bench/README.md, "Profile"):
+//! Three things make the line cheap (counted in bench/README.md, "Profile"):
 //! - nearly every string in it (the keys, the method, the path, the request
 //!   id, the timestamp) needs no JSON escaping. Such a string is copied as
 //!   it is after one pass that finds nothing to escape, and only a string
@@ -139,7 +139,7 @@ fn write_object(
 
 /// Appends `text` as a JSON string, escaped exactly as `serde_json`
 /// escapes it (quote, backslash and control characters; nothing else).
-pub(crate) fn push_json_str(bytes: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
+fn push_json_str(bytes: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
     if needs_escaping(text) {
         return serde_json::to_writer(bytes, text);
     }
@@ -299,9 +299,8 @@ impl Clock {
             self.second = Some(second);
         }
         text.push_str(&self.prefix);
-        let micros = since_epoch.subsec_micros();
         let mut digits = [b'0'; 6];
-        let mut rest = micros;
+        let mut rest = since_epoch.subsec_micros();
         for digit in digits.iter_mut().rev() {
             // `rest % 10` is below 10, so the cast keeps every bit.
             *digit = b'0' + (rest % 10) as u8;
