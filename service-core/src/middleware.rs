@@ -167,10 +167,27 @@ pub fn json_ok(body: Bytes) -> Response {
     let length = HeaderValue::from(body.len());
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
-    *headers = HeaderMap::with_capacity(2 + EDGE_HEADERS);
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    *headers = json_headers();
     headers.insert(CONTENT_LENGTH, length);
     response
+}
+
+/// A header map with the JSON content type and room for a length and the
+/// headers [`Edge`] adds.
+fn json_headers() -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(2 + EDGE_HEADERS);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers
+}
+
+/// Sets the headers [`Edge`] adds to every answer: the security headers
+/// and the request id.
+fn insert_edge_headers(headers: &mut HeaderMap, request_id: HeaderValue) {
+    headers.reserve(EDGE_HEADERS);
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers.insert(REQUEST_ID, request_id);
 }
 
 /// How many [`SECURITY_HEADERS`] there are.
@@ -187,12 +204,8 @@ const EDGE_HEADERS: usize = SECURITY_HEADER_COUNT + 1;
 /// inserts, each hashing its name, cost more than the clone (see
 /// bench/README.md, "Profile").
 static FIXED_ANSWER_HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| {
-    let mut headers = HeaderMap::with_capacity(2 + EDGE_HEADERS);
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    for (name, value) in SECURITY_HEADERS {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    headers.insert(REQUEST_ID, HeaderValue::from_static("-"));
+    let mut headers = json_headers();
+    insert_edge_headers(&mut headers, HeaderValue::from_static("-"));
     headers
 });
 
@@ -249,12 +262,7 @@ impl Seen {
     /// the request.
     fn finish(self, mut response: Response) -> Response {
         self.log(response.status());
-        let headers = response.headers_mut();
-        headers.reserve(EDGE_HEADERS);
-        for (name, value) in SECURITY_HEADERS {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
-        headers.insert(REQUEST_ID, self.request_id);
+        insert_edge_headers(response.headers_mut(), self.request_id);
         response
     }
 

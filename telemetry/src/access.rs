@@ -228,7 +228,8 @@ impl Fields<'_> {
         self.result = key.and_then(|()| value(self.bytes, self.text));
     }
 
-    fn number<V: serde::Serialize>(&mut self, field: &Field, value: V) {
+    /// A number or a bool.
+    fn scalar<V: serde::Serialize>(&mut self, field: &Field, value: V) {
         // Through serde_json, which writes a non-finite float as `null`.
         self.entry(field, |bytes, _| serde_json::to_writer(bytes, &value));
     }
@@ -236,19 +237,19 @@ impl Fields<'_> {
 
 impl Visit for Fields<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.number(field, value);
+        self.scalar(field, value);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.number(field, value);
+        self.scalar(field, value);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.number(field, value);
+        self.scalar(field, value);
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.number(field, value);
+        self.scalar(field, value);
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
