@@ -64,14 +64,14 @@ load() {
 
 # load_at_rate RATE URL... : runs bench/open-loop on LOAD_CORE at RATE req/s
 # for RATE_DURATION (after a 1 s warm-up), the URLs taking turns by
-# RATE_SLICE, and prints each URL's p99 in ms, in their order, with three
+# RATE_SLICE (open-loop's default when empty), and prints each URL's p99 in ms, in their order, with three
 # decimals (below saturation it is around 0.1 ms, where two would move a
 # ratio by a tenth); the whole report goes to BENCH_LOG.
 load_at_rate() {
     local rate=$1 out
     shift
     out=$(taskset -c "$LOAD_CORE" "$OPEN_LOOP" --rate "$rate" --connections "$CONNECTIONS" \
-        --duration "$RATE_DURATION" --warmup 1s --slice "$RATE_SLICE" "$@") || return 1
+        --duration "$RATE_DURATION" --warmup 1s ${RATE_SLICE:+--slice "$RATE_SLICE"} "$@") || return 1
     echo "open-loop $* at $rate req/s: $out" >>"$BENCH_LOG"
     jq -r '[.targets[].p99_ms * 1000 | round / 1000] | join(" ")' <<<"$out"
 }

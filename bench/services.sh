@@ -8,7 +8,7 @@
 #   - p99 latency of the same routes at one fixed rate for every server
 #     (bench/open-loop), below saturation, where latency says how long a
 #     request takes rather than how long the queue is: each app route and
-#     the baseline in one load, taking turns by 10 ms, so that both get
+#     the baseline in one load, taking turns by 9.9 ms, so that both get
 #     the same moments of the machine;
 #   - idle resident memory;
 #   - time from process start to the first healthy answer;
@@ -30,7 +30,7 @@
 # the spread of the ratios over the rounds is printed under it.
 #
 # Usage: bench/services.sh   (BENCH_DURATION=10s BENCH_RATE_DURATION=10s
-#        BENCH_RATE_SLICE=10ms BENCH_RATE_SHARE=0.2 BENCH_CONNECTIONS=64 BENCH_ROUNDS=3;
+#        BENCH_RATE_SLICE=9900us BENCH_RATE_SHARE=0.2 BENCH_CONNECTIONS=64 BENCH_ROUNDS=3;
 #        BENCH_IMAGES=0 to skip building the images)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,10 +42,12 @@ DURATION=${BENCH_DURATION:-10s}
 # Longer than wrk's: at a fixed rate the p99 rests on the few slowest
 # moments of the run, so it needs more of them to settle.
 RATE_DURATION=${BENCH_RATE_DURATION:-10s}
-# How long each server's turn lasts in a fixed-rate load (bench/README.md
-# says why 10 ms). Half the log writer's gathering time
-# (telemetry::GATHER_FOR), so that its writes fall in the app's own turns.
-RATE_SLICE=${BENCH_RATE_SLICE:-10ms}
+# How long each server's turn lasts in a fixed-rate load; unset, open-loop's
+# default (9.9 ms, open_loop::SLICE, whose doc says why: just under half
+# the log writer's gathering time, telemetry::GATHER_FOR, so that its
+# writes fall in the app's own turns, and not a divisor of the periods at
+# which the machine's stalls recur, so that those fall on both servers).
+RATE_SLICE=${BENCH_RATE_SLICE:-}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_IMAGES=${BENCH_IMAGES:-1}
@@ -255,6 +257,6 @@ table() {
     printf '%s\n' "${per_task[@]}" | table plain "|---|---:|---:|---:|---:|" \
         app "one-core req/s (info route, JSON log)" "task CPU units" "scaling cpu_target %" "req/s per task at the target"
     echo
-    echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, load on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION; open-loop --connections $CONNECTIONS --duration $RATE_DURATION --slice $RATE_SLICE, each app route with the baseline, at $RATE_SHARE x the round's first baseline req/s ($(spread "baseline|/|off" 14) req/s); $ROUNDS rounds."
+    echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)); server on core $SERVER_CORE, load on core $LOAD_CORE; wrk -t1 -c$CONNECTIONS -d$DURATION; open-loop --connections $CONNECTIONS --duration $RATE_DURATION --slice ${RATE_SLICE:-9900us (its default)}, each app route with the baseline, at $RATE_SHARE x the round's first baseline req/s ($(spread "baseline|/|off" 14) req/s); $ROUNDS rounds."
 } | tee -a "$BENCH_LOG"
 echo "raw wrk output: $BENCH_LOG" >&2

@@ -45,6 +45,8 @@ use tracing_subscriber::fmt::MakeWriter;
 
 /// How long the writer thread gathers lines after the first one before it
 /// writes them: the most a line waits before it reaches the output.
+/// The bench's fixed-rate load times its servers' turns against it
+/// (`open_loop::SLICE`, whose tests read this constant).
 pub const GATHER_FOR: Duration = Duration::from_millis(20);
 
 /// The writer thread writes as soon as this much has gathered, without

@@ -47,6 +47,7 @@
 //! come and go over seconds on a shared machine, fall on all of them
 //! alike. Each target's latencies are reported apart; compared within one
 //! load, they differ by what the servers do, not by when each was loaded.
+//! Their turns last [`SLICE`] unless told otherwise; its doc says why.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
@@ -160,6 +161,36 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// the kernel's network work took the core; the host's pauses last
 /// milliseconds.
 pub const PAUSE_LIMIT: Duration = Duration::from_micros(250);
+
+/// The default turn of each target in a load with several: 9.9 ms.
+///
+/// - Shorter than the host's longest pauses of a virtual CPU (tens of ms),
+///   so that those fall on every target, and much longer than a server
+///   takes to catch up after a pause of a millisecond or two, so that one
+///   target's backlog rarely spills into the next one's turn
+///   (bench/README.md).
+/// - Not a divisor of the periods at which a machine's stalls recur. On
+///   the machine of the bench's figures a stall of about 0.6 ms recurs on
+///   multiples of 100 ms, and others once a second. With turns of 10 ms,
+///   two targets' 20 ms cycle divides 100 ms, so every such stall of a
+///   load fell in the same target's turns: loading the baseline against
+///   itself, one side's p999 was 0.3-1.6 ms and the other's 0.05-0.1 ms,
+///   and which side changed from one load to the next. At 9.9 ms, 100 ms
+///   is 5.05 cycles of two targets, so a stall moves 1 ms along the cycle
+///   each time and crosses both turns every 2 s, and 1 s is 50.5 cycles,
+///   so a stall once a second falls on each target in turn.
+/// - Just under half of the apps' log writer's gathering time
+///   (`telemetry::GATHER_FOR`, 20 ms). The writer gathers from the first
+///   line it gets, so its batches fall in the app's own turns and their
+///   writes are charged to the app. Each batch moves 0.2 ms, plus its
+///   write, later in the app's turn than the one before, so about one
+///   batch in thirty is written at the start of the other target's turn,
+///   after which the writer waits for the app's next turn again. A cycle
+///   longer than the gathering time would put nearly every write in the
+///   other target's turns.
+///
+/// The tests below check all three against these periods.
+pub const SLICE: Duration = Duration::from_micros(9_900);
 
 /// The fixed-rate schedule: which requests are due at each look at the
 /// clock, and which fell in a pause of this load (see [`run`]).
@@ -549,6 +580,16 @@ mod tests {
 
     /// As [`schedule`], to `targets` targets taking turns by 1 ms.
     fn schedule_of(start: Instant, warmup: Duration, targets: u16) -> Schedule {
+        schedule_sliced(start, warmup, targets, Duration::from_millis(1))
+    }
+
+    /// As [`schedule`], to `targets` targets taking turns by `slice`.
+    fn schedule_sliced(
+        start: Instant,
+        warmup: Duration,
+        targets: u16,
+        slice: Duration,
+    ) -> Schedule {
         let load = Load {
             targets: (0..targets)
                 .map(|port| Target {
@@ -556,7 +597,7 @@ mod tests {
                     path: "/".into(),
                 })
                 .collect(),
-            slice: Duration::from_millis(1),
+            slice,
             rate: 10_000,
             connections: 1,
             warmup,
@@ -653,6 +694,107 @@ mod tests {
                 (20..30).collect()
             ]
         );
+    }
+
+    /// How many of the stalls recurring every `period` from `phase` after
+    /// the start, over a bench load (1 s of warm-up and 10 s), fall in each
+    /// of `targets` targets' turns of `slice`.
+    fn stalls_per_target(
+        slice: Duration,
+        targets: u16,
+        period: Duration,
+        phase: Duration,
+    ) -> Vec<usize> {
+        let start = Instant::now();
+        let schedule = schedule_sliced(start, Duration::ZERO, targets, slice);
+        let mut counts = vec![0; usize::from(targets)];
+        let mut at = phase;
+        while at < Duration::from_secs(11) {
+            counts[schedule.target_at(start + at)] += 1;
+            at += period;
+        }
+        counts
+    }
+
+    /// The periods at which stalls recurred on the bench's machine, or are
+    /// common on Linux: the 4 ms tick at 250 Hz, 100 ms, a memory monitor's
+    /// 510 ms, and once a second.
+    const STALL_PERIODS_MS: [u64; 4] = [4, 100, 510, 1_000];
+
+    /// Whether, for every period and phase, each target gets at least a
+    /// quarter of its even share of the stalls.
+    fn stalls_fall_on_every_target(slice: Duration, targets: u16) -> Result<(), String> {
+        let cycle = slice * u32::from(targets);
+        for period in STALL_PERIODS_MS.map(Duration::from_millis) {
+            for step in 0..20 {
+                let phase = cycle * step / 20;
+                let counts = stalls_per_target(slice, targets, period, phase);
+                let even = counts.iter().sum::<usize>() / counts.len();
+                if counts.iter().any(|&n| n * 4 < even) {
+                    return Err(format!(
+                        "stalls every {period:?} from {phase:?}: {counts:?} per target"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn stalls_that_recur_at_a_fixed_period_fall_on_every_target() {
+        for targets in [2, 3, 4] {
+            assert_eq!(stalls_fall_on_every_target(SLICE, targets), Ok(()));
+        }
+    }
+
+    #[test]
+    fn turns_that_divide_a_stalls_period_put_all_of_it_on_one_target() {
+        // The check above bites: with turns of 10 ms, two targets' cycle
+        // divides 100 ms and 1 s, and four targets' (40 ms) divides 1 s.
+        let ten = Duration::from_millis(10);
+        let counts = stalls_per_target(ten, 2, Duration::from_millis(100), ten / 2);
+        assert_eq!(counts, [110, 0]);
+        assert!(stalls_fall_on_every_target(ten, 2).is_err());
+        assert!(stalls_fall_on_every_target(ten, 4).is_err());
+    }
+
+    /// The share of the log writer's batches written in the other target's
+    /// turns, when the app is the second of two targets taking turns by
+    /// `slice`, logs a line per request only in its own turns, and each
+    /// write takes `write`. The writer (`telemetry::batch`) waits for a
+    /// first line, gathers for `GATHER_FOR`, writes, and waits again.
+    fn writes_outside_the_apps_turns(slice: Duration, write: Duration) -> f64 {
+        let start = Instant::now();
+        let schedule = schedule_sliced(start, Duration::ZERO, 2, slice);
+        let app = 1;
+        let interval = Duration::from_micros(30);
+        let (mut at, mut writes, mut outside) = (Duration::ZERO, 0u32, 0u32);
+        while at < Duration::from_secs(10) {
+            // The next line the app logs: the next request in its turns.
+            while schedule.target_at(start + at) != app {
+                at += interval;
+            }
+            let written = at + telemetry::GATHER_FOR;
+            writes += 1;
+            if schedule.target_at(start + written) != app {
+                outside += 1;
+            }
+            at = written + write;
+        }
+        f64::from(outside) / f64::from(writes)
+    }
+
+    #[test]
+    fn the_apps_log_writer_writes_in_the_apps_own_turns() {
+        for write in [10, 50, 100].map(Duration::from_micros) {
+            let outside = writes_outside_the_apps_turns(SLICE, write);
+            assert!(outside < 0.05, "{outside} of the writes of {write:?}");
+        }
+        // The check bites: with a cycle longer than the gathering time, a
+        // batch gathered from the start of the app's turn is written at the
+        // end of the other target's.
+        let long = writes_outside_the_apps_turns(Duration::from_micros(10_500), Duration::ZERO);
+        assert!(long > 0.9, "{long}");
     }
 
     #[test]

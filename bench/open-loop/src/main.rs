@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use open_loop::{run, Load, Target, PAUSE_LIMIT};
+use open_loop::{run, Load, Target, PAUSE_LIMIT, SLICE};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,9 +34,10 @@ struct Args {
     /// Keep-alive connections to each URL.
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    /// With several URLs, how long each one's turn lasts.
-    #[arg(long, default_value = "10ms", value_parser = humantime::parse_duration)]
-    slice: Duration,
+    /// With several URLs, how long each one's turn lasts [default: 9900us;
+    /// the library's `SLICE` says why].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    slice: Option<Duration>,
     /// How long to measure, after the warm-up.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     duration: Duration,
@@ -106,7 +107,8 @@ fn main() -> ExitCode {
 }
 
 fn load_from(args: &Args) -> anyhow::Result<Load> {
-    if args.urls.len() > 1 && args.slice.is_zero() {
+    let slice = args.slice.unwrap_or(SLICE);
+    if args.urls.len() > 1 && slice.is_zero() {
         bail!("--slice must be longer than zero with several urls");
     }
     Ok(Load {
@@ -115,7 +117,7 @@ fn load_from(args: &Args) -> anyhow::Result<Load> {
             .iter()
             .map(|url| target_from(url))
             .collect::<anyhow::Result<_>>()?,
-        slice: args.slice,
+        slice,
         rate: args.rate,
         connections: args.connections,
         warmup: args.warmup,
