@@ -64,9 +64,10 @@ load() {
 
 # load_at_rate RATE URL... : runs bench/open-loop on LOAD_CORE at RATE req/s
 # for RATE_DURATION (after a 1 s warm-up), the URLs taking turns by
-# RATE_SLICE (open-loop's default when empty), and prints each URL's p99 in ms, in their order, with three
-# decimals (below saturation it is around 0.1 ms, where two would move a
-# ratio by a tenth); the whole report goes to BENCH_LOG.
+# RATE_SLICE (open-loop's default when empty), and prints each URL's p99
+# in ms, in their order, with three decimals (below saturation it is
+# around 0.1 ms, where two would move a ratio by a tenth); the whole
+# report goes to BENCH_LOG.
 load_at_rate() {
     local rate=$1 out
     shift

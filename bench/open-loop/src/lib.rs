@@ -189,7 +189,8 @@ pub const PAUSE_LIMIT: Duration = Duration::from_micros(250);
 ///   longer than the gathering time would put nearly every write in the
 ///   other target's turns.
 ///
-/// The tests below check all three against these periods.
+/// The tests below check the last two: the turns against stalls recurring
+/// every 4 ms, 100 ms, 510 ms and 1 s, and the writer's batches.
 pub const SLICE: Duration = Duration::from_micros(9_900);
 
 /// The fixed-rate schedule: which requests are due at each look at the
