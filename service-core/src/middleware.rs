@@ -190,7 +190,8 @@ fn insert_edge_headers(headers: &mut HeaderMap, request_id: HeaderValue) {
     headers.insert(REQUEST_ID, request_id);
 }
 
-/// How many [`SECURITY_HEADERS`] there are.
+/// How many [`SECURITY_HEADERS`] there are: named apart, as a constant
+/// cannot read the array's `len()` (its header names have destructors).
 const SECURITY_HEADER_COUNT: usize = 5;
 
 /// How many headers [`Edge`] adds to every answer: the security headers

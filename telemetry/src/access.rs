@@ -307,8 +307,7 @@ impl Clock {
             *digit = b'0' + (rest % 10) as u8;
             rest /= 10;
         }
-        // Six ASCII digits are UTF-8.
-        text.push_str(std::str::from_utf8(&digits).unwrap_or("000000"));
+        text.extend(digits.map(char::from));
         text.push('Z');
     }
 }
