@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -124,11 +124,27 @@ pub struct TestFleet {
     dir: tempfile::TempDir,
     http: reqwest::blocking::Client,
     _reserved: test_harness::HeldPort,
+    /// Dropped after the containers are removed (`Drop` runs first).
+    _turn: MutexGuard<'static, ()>,
 }
+
+/// One fleet at a time in a test binary. A fleet's containers take ports
+/// that `deployer` found free, and a container that never binds its port
+/// (the [`NEVER_HEALTHY`] revision) leaves it free for another fleet's
+/// container to take; this fleet's gateway then checks, and routes to,
+/// the other fleet's app. Two tests of one binary did exactly that: the
+/// never-healthy revision passed its health checks and answered 476
+/// requests as the other test's `lt-v2`, then 1,832 requests failed when
+/// that container left. Tests take turns here; the gateway trusting
+/// whatever answers on a port is the deployer's to fix.
+static FLEETS: Mutex<()> = Mutex::new(());
 
 impl TestFleet {
     /// A new fleet on a free port, with the shipped JSON made quicker.
     pub fn new() -> Self {
+        // A test that failed holding the turn leaves nothing running: its
+        // fleet's drop removed its containers.
+        let turn = FLEETS.lock().unwrap_or_else(PoisonError::into_inner);
         images();
         let reserved = test_harness::reserve_port();
         let port = reserved.port;
@@ -164,6 +180,7 @@ impl TestFleet {
                 .build()
                 .expect("http client"),
             _reserved: reserved,
+            _turn: turn,
         }
     }
 
