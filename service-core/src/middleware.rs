@@ -275,22 +275,13 @@ impl Seen {
 
     /// Writes the request's access-log line.
     fn log(&self, status: StatusCode) {
-        // In whole microseconds (`0.009`, not `0.008698000000000001`):
-        // finer digits say nothing about a request and lengthen every line.
-        let latency_ms = self.started.elapsed().as_micros() as f64 / 1000.0;
-        // The fields sit on the event itself, not on a span, because the
-        // JSON log lines carry event fields only: one line is then one
-        // complete record for CloudWatch Logs Insights. Plain `&str` values
-        // are written as they are, with no formatting.
-        tracing::info!(
-            target: telemetry::ACCESS_LOG_TARGET,
-            method = self.method.as_str(),
-            path = self.uri.path(),
-            status = status.as_u16(),
-            latency_ms,
-            request_id = self.request_id.to_str().unwrap_or("(not text)"),
-            "request"
-        );
+        telemetry::log_access(&telemetry::AccessRecord {
+            method: self.method.as_str(),
+            path: self.uri.path(),
+            status: status.as_u16(),
+            latency: self.started.elapsed(),
+            request_id: self.request_id.to_str().unwrap_or("(not text)"),
+        });
     }
 }
 

@@ -17,7 +17,6 @@
 use std::io::IsTerminal;
 
 pub use app_config::LogFormat;
-use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -25,7 +24,7 @@ use tracing_subscriber::{fmt, EnvFilter, Layer};
 
 mod access;
 mod batch;
-pub use access::{AccessLog, ACCESS_LOG_TARGET};
+pub use access::{log_access, AccessLog, AccessRecord, ACCESS_LOG_TARGET};
 pub use batch::{
     batch_writer, BatchGuard, BatchWriter, BUFFER_LIMIT_BYTES, FLUSH_DEADLINE, GATHER_FOR,
     WRITE_AT_BYTES,
@@ -86,22 +85,7 @@ where
         .or_else(|_| EnvFilter::try_new(default_filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let _already_set = match resolve(format) {
-        // Access-log lines get their own, cheaper JSON writer; every
-        // other event the general formatter.
-        LogFormat::Json => tracing_subscriber::registry()
-            .with(filter)
-            .with(AccessLog::new(writer.clone()))
-            .with(
-                fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false)
-                    .with_span_list(false)
-                    .with_writer(writer)
-                    .with_filter(filter_fn(|metadata| !access::is_access(metadata))),
-            )
-            .try_init()
-            .is_err(),
+        LogFormat::Json => json_subscriber(filter, writer).try_init().is_err(),
         _ => fmt()
             .with_env_filter(filter)
             .with_writer(writer)
@@ -110,4 +94,94 @@ where
             .try_init()
             .is_err(),
     };
+}
+
+/// The JSON log: access-log lines get their own, cheaper writer
+/// ([`AccessLog`]); every other event the general formatter.
+fn json_subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
+{
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(AccessLog::new(writer.clone()))
+        .with(
+            fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_writer(writer)
+                .with_filter(access::AllButAccess),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'w> MakeWriter<'w> for Captured {
+        type Writer = Captured;
+
+        fn make_writer(&'w self) -> Captured {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn the_json_log_writes_each_line_once_and_access_lines_by_their_own_writer() {
+        let out = Captured::default();
+        let subscriber = json_subscriber(EnvFilter::new("info"), out.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(answer = 42, "an event");
+            log_access(&AccessRecord {
+                method: "GET",
+                path: "/from-record",
+                status: 200,
+                latency: Duration::from_micros(5),
+                request_id: "id-1",
+            });
+            tracing::info!(target: ACCESS_LOG_TARGET, path = "/from-event", "request");
+            tracing::debug!("filtered out");
+        });
+        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("UTF-8");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        let field = |key: &str| lines.iter().map(|l| l[key].clone()).collect::<Vec<_>>();
+        assert_eq!(
+            field("message"),
+            ["an event", "request", "request"],
+            "{text}"
+        );
+        assert_eq!(
+            field("path"),
+            [
+                serde_json::Value::Null,
+                "/from-record".into(),
+                "/from-event".into()
+            ],
+            "{text}"
+        );
+        assert_eq!(lines[0]["answer"], 42, "{text}");
+        assert_eq!(lines[1]["target"], ACCESS_LOG_TARGET, "{text}");
+    }
 }
