@@ -9,7 +9,9 @@
 #     (bench/open-loop), below saturation, where latency says how long a
 #     request takes rather than how long the queue is: each app route and
 #     the baseline in one load, taking turns by 9.9 ms, so that both get
-#     the same moments of the machine;
+#     the same moments of the machine; and, as the noise floor of that
+#     ratio, the baseline loaded the same way with a second copy of
+#     itself;
 #   - idle resident memory;
 #   - time from process start to the first healthy answer;
 #   - image size, from the Docker engine when DOCKER_HOST reaches one;
@@ -92,6 +94,9 @@ RATE_SHARE=${BENCH_RATE_SHARE:-0.2}
 RATE=
 BASELINE_PORT=${BENCH_PORT:-5990}
 APP_PORT=$((BASELINE_PORT + 1))
+SECOND_BASELINE_PORT=$((BASELINE_PORT + 2))
+# The row of the baseline loaded against a second copy of itself.
+NOISE_FLOOR="baseline against itself"
 rows=()
 per_task=()
 BASELINE_PID=
@@ -165,6 +170,24 @@ measure_app() {
     fi
 }
 
+# measure_noise_floor ROUND : loads the baseline together with a second
+# baseline process at the round's fixed rate, as an app route is loaded
+# with it, and records the second's p99 over the first's. Two copies of
+# one server differ only by the moments of the machine each got, so the
+# spread of this ratio over the rounds is how far the machine alone moves
+# an app's ratio at the fixed rate: the noise floor of that figure.
+measure_noise_floor() {
+    local round=$1 fixed second_p99 first_p99
+    start_pinned "$SECOND_BASELINE_PORT" off "$BIN/examples/hello_baseline"
+    local second_pid=$SERVER_PID
+    started "$SECOND_BASELINE_PORT" /
+    echo "round $round: baseline against a second baseline process ($RATE_DURATION at $RATE req/s)" >&2
+    fixed=$(load_at_rate "$RATE" "http://127.0.0.1:$SECOND_BASELINE_PORT/" "http://127.0.0.1:$BASELINE_PORT/") || exit 1
+    read -r second_p99 first_p99 <<<"$fixed"
+    stop_server "$second_pid"
+    rows+=("$round|$NOISE_FLOOR|/|off|-|-|-|-|-|-|-|$second_p99|$(ratio "$second_p99" "$first_p99")|$RATE")
+}
+
 for ((round = 1; round <= ROUNDS; round++)); do
     # The baseline stays up, idle on the same core, while the apps run, so
     # that it is loaded just before and just after every app figure.
@@ -174,6 +197,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     baseline_startup=$STARTUP_MS baseline_rss=$RSS_MIB
     RATE=
     load_baseline "$round"
+    measure_noise_floor "$round"
     for app in service-a service-b; do
         first=$(jq -r '.microservices[0].name' "config/$app.json")
         measure_app "$round" "$app" "$BIN/$app" "/$first/health" off "/$first"
