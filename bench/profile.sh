@@ -41,7 +41,7 @@ log=off
 
 start_pinned "$PORT" "$log" "$BINARY"
 trap stop_server EXIT
-ms_to_healthy "http://127.0.0.1:$PORT$HEALTH" >/dev/null
+wait_healthy "http://127.0.0.1:$PORT$HEALTH"
 load "http://127.0.0.1:$PORT$ROUTE" >"$RESULTS/profile-load.txt" &
 load_pid=$!
 sleep 2

@@ -110,7 +110,7 @@ trap stop_all EXIT
 # started PORT HEALTH_PATH : after start_pinned, waits for the first
 # healthy answer and sets STARTUP_MS and RSS_MIB.
 started() {
-    STARTUP_MS=$(ms_to_healthy "http://127.0.0.1:$1$2")
+    wait_healthy "http://127.0.0.1:$1$2"
     sleep 1
     RSS_MIB=$(rss_mib "$SERVER_PID")
 }
