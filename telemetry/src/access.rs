@@ -9,8 +9,8 @@
 //!   log of [`crate::init_non_blocking`]), [`AccessLog::write_record`]
 //!   writes the line straight from the struct: the keys and the fixed
 //!   parts are constants, and no event is built, dispatched through the
-//!   layers, or visited field by field. Access logs are their own record
-//!   stream in most servers for the same reason (nginx, Envoy, HAProxy);
+//!   layers, or visited field by field (an access log is a record stream
+//!   of its own in most servers, nginx's and Envoy's among them);
 //! - otherwise (a terminal's text log, a test's subscriber) the record
 //!   becomes the `tracing` event it stands for, and the subscriber writes
 //!   it as it writes any event.
@@ -30,11 +30,12 @@
 //!
 //! What makes the line cheap besides (counted in bench/README.md,
 //! "Profile"):
-//! - nearly every string in it (the method, the path, the request id, the
-//!   timestamp) needs no JSON escaping. Such a string is copied as it is
-//!   after one pass that finds nothing to escape, eight bytes at a time,
-//!   and only a string holding a quote, a backslash or a control character
-//!   goes through `serde_json`'s escaping ([`push_json_str`]);
+//! - the timestamp is made of digits and `-:.TZ`, so it is written with no
+//!   escaping, and nearly every other string (the method, the path, the
+//!   request id) needs none either. Such a string is copied as it is after
+//!   one pass that finds nothing to escape, eight bytes at a time, and only
+//!   a string holding a quote, a backslash or a control character goes
+//!   through `serde_json`'s escaping ([`push_json_str`]);
 //! - for an event, the keys are the same for every event of one call site,
 //!   so each thread keeps them, quoted and escaped, for the call site it
 //!   last wrote ([`Keys`]);
@@ -518,44 +519,11 @@ impl Clock {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'w> MakeWriter<'w> for Captured {
-        type Writer = Captured;
-
-        fn make_writer(&'w self) -> Captured {
-            self.clone()
-        }
-    }
-
-    impl Captured {
-        fn lines(&self) -> Vec<serde_json::Value> {
-            let bytes = self.0.lock().expect("lock").clone();
-            String::from_utf8(bytes)
-                .expect("UTF-8")
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-                .collect()
-        }
-    }
+    use crate::captured::Captured;
+    use crate::general_json;
 
     fn log_access_and_other() {
         tracing::info!(
@@ -657,14 +625,7 @@ mod tests {
     #[test]
     fn an_access_line_is_the_object_the_general_formatter_writes() {
         let general = Captured::default();
-        let subscriber = tracing_subscriber::registry().with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(false)
-                .with_span_list(false)
-                .with_writer(general.clone()),
-        );
+        let subscriber = tracing_subscriber::registry().with(general_json(general.clone()));
         tracing::subscriber::with_default(subscriber, log_access_and_other);
 
         let own = Captured::default();
@@ -725,21 +686,13 @@ mod tests {
     fn lines_written(general: bool, log: impl Fn()) -> Vec<String> {
         let out = Captured::default();
         if general {
-            let subscriber = tracing_subscriber::registry().with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false)
-                    .with_span_list(false)
-                    .with_writer(out.clone()),
-            );
+            let subscriber = tracing_subscriber::registry().with(general_json(out.clone()));
             tracing::subscriber::with_default(subscriber, log);
         } else {
             let subscriber = tracing_subscriber::registry().with(AccessLog::new(out.clone()));
             tracing::subscriber::with_default(subscriber, log);
         }
-        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("UTF-8");
-        text.lines().map(str::to_owned).collect()
+        out.text().lines().map(str::to_owned).collect()
     }
 
     /// The line without its timestamp's text, which differs from one line

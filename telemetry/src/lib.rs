@@ -17,13 +17,17 @@
 use std::io::IsTerminal;
 
 pub use app_config::LogFormat;
+use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
 mod access;
 mod batch;
+#[cfg(test)]
+mod captured;
 pub use access::{log_access, AccessLog, AccessRecord, ACCESS_LOG_TARGET};
 pub use batch::{
     batch_writer, BatchGuard, BatchWriter, BUFFER_LIMIT_BYTES, FLUSH_DEADLINE, GATHER_FOR,
@@ -105,45 +109,30 @@ where
     tracing_subscriber::registry()
         .with(filter)
         .with(AccessLog::new(writer.clone()))
-        .with(
-            fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(false)
-                .with_span_list(false)
-                .with_writer(writer)
-                .with_filter(access::AllButAccess),
-        )
+        .with(general_json(writer).with_filter(access::AllButAccess))
+}
+
+/// The general formatter of the JSON log: one object a line, with the
+/// event's fields in it and no spans.
+fn general_json<S, W>(writer: W) -> fmt::Layer<S, JsonFields, Format<Json>, W>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(writer)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'w> MakeWriter<'w> for Captured {
-        type Writer = Captured;
-
-        fn make_writer(&'w self) -> Captured {
-            self.clone()
-        }
-    }
+    use crate::captured::Captured;
 
     #[test]
     fn the_json_log_writes_each_line_once_and_access_lines_by_their_own_writer() {
@@ -161,11 +150,7 @@ mod tests {
             tracing::info!(target: ACCESS_LOG_TARGET, path = "/from-event", "request");
             tracing::debug!("filtered out");
         });
-        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("UTF-8");
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect();
+        let (text, lines) = (out.text(), out.lines());
         let field = |key: &str| lines.iter().map(|l| l[key].clone()).collect::<Vec<_>>();
         assert_eq!(
             field("message"),
