@@ -110,7 +110,7 @@ pub type FixedBody = Arc<dyn Fn() -> Bytes + Send + Sync>;
 /// a request announcing a body over the limit goes to the router, which
 /// refuses it). This is the apps' every info and health route: the
 /// router and its layers cost about a fifth of such a request's CPU time
-/// (bench/README.md). Any other method on these paths, and any other path,
+/// (bench/HISTORY.md). Any other method on these paths, and any other path,
 /// goes to the router, which answers it as before (405 with `Allow`, 404).
 ///
 /// The paths are a list, not a hash map: an app has a handful, and

@@ -6,7 +6,7 @@
 //! line costs an allocation on the request path and a receive, a copy and
 //! a free on the writer thread, which is busy for as long as requests
 //! come; with the server on one core, that thread takes the core from the
-//! requests (bench/README.md measures it). Here a line is appended to one
+//! requests (bench/HISTORY.md measures it). Here a line is appended to one
 //! shared buffer under a lock, and the writer thread takes the whole buffer
 //! at once:
 //!
@@ -32,7 +32,7 @@
 //! the writer, waking for each batch, held up the requests that arrived
 //! while it wrote, and at a steady 12k req/s the p99 of service-a with its
 //! access log to a file was 0.14-0.19 ms against the bare baseline's 0.09;
-//! at the lowest priority it was 0.10 ms (bench/README.md). A request
+//! at the lowest priority it was 0.10 ms (bench/HISTORY.md). A request
 //! thread that wakes now takes the core from the writer instead. The writer
 //! still gets its share when the core is busy, and when it falls behind the
 //! buffer limit makes the logging threads wait for it, so nothing is lost.

@@ -32,7 +32,7 @@
 //!   about 200 requests at once, and a server taking 18 us a request keeps
 //!   the last of them 3.6 ms. In loads whose p99 was several times the
 //!   usual, up to half of the slowest 1 % of the requests came in the few
-//!   milliseconds after such a burst (bench/README.md).
+//!   milliseconds after such a burst (bench/HISTORY.md).
 //!
 //! A stall of the server itself is charged in full: this load runs on its
 //! own core and goes on sending on schedule while the server does not
@@ -168,10 +168,11 @@ pub const PAUSE_LIMIT: Duration = Duration::from_micros(250);
 ///   so that those fall on every target, and much longer than a server
 ///   takes to catch up after a pause of a millisecond or two, so that one
 ///   target's backlog rarely spills into the next one's turn
-///   (bench/README.md).
+///   (bench/HISTORY.md).
 /// - Not a divisor of the periods at which a machine's stalls recur. On
-///   the machine of the bench's figures a stall of about 0.6 ms recurs on
-///   multiples of 100 ms, and others once a second. With turns of 10 ms,
+///   the machine of the runs at `efb2398` (bench/HISTORY.md) a stall of
+///   about 0.6 ms recurred on multiples of 100 ms, and others once a
+///   second. With turns of 10 ms,
 ///   two targets' 20 ms cycle divides 100 ms, so every such stall of a
 ///   load fell in the same target's turns: loading the baseline against
 ///   itself, one side's p999 was 0.3-1.6 ms and the other's 0.05-0.1 ms,
